@@ -1,0 +1,90 @@
+"""bspandas: Backstory Query API metrics as typed pandas DataFrames.
+
+>>> import bspandas
+>>> bspandas.catalog.get("ootb_churn_risk_score").type
+'score'
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from bspandas import catalog, schemas
+from bspandas.errors import (
+    APIError,
+    AuthenticationError,
+    BackstoryError,
+    BackstoryWarning,
+    BadRequestError,
+    ConfigurationError,
+    HeaderMismatchError,
+    HeaderMismatchWarning,
+    IgnoredFilterError,
+    IgnoredFilterWarning,
+    InsecureConfigWarning,
+    InvalidColumnsError,
+    InvalidFilterError,
+    InvalidVariationError,
+    MissingColumnsError,
+    MissingColumnsWarning,
+    MissingCredentialsError,
+    PacingWarning,
+    QueryError,
+    RateLimitError,
+    ResponseError,
+    SchemaValidationError,
+    ServerError,
+    TransportError,
+    TruncatedResponseError,
+    UnexpectedValuesWarning,
+    UnknownMetricError,
+    UnknownObjectError,
+    UnregisteredMetricWarning,
+    ValidationWarning,
+    VariationAdjustedWarning,
+)
+from bspandas.schema import schema_for
+
+try:
+    __version__ = _version("bspandas")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BackstoryError",
+    "BackstoryWarning",
+    "BadRequestError",
+    "ConfigurationError",
+    "HeaderMismatchError",
+    "HeaderMismatchWarning",
+    "IgnoredFilterError",
+    "IgnoredFilterWarning",
+    "InsecureConfigWarning",
+    "InvalidColumnsError",
+    "InvalidFilterError",
+    "InvalidVariationError",
+    "MissingColumnsError",
+    "MissingColumnsWarning",
+    "MissingCredentialsError",
+    "PacingWarning",
+    "QueryError",
+    "RateLimitError",
+    "ResponseError",
+    "SchemaValidationError",
+    "ServerError",
+    "TransportError",
+    "TruncatedResponseError",
+    "UnexpectedValuesWarning",
+    "UnknownMetricError",
+    "UnknownObjectError",
+    "UnregisteredMetricWarning",
+    "ValidationWarning",
+    "VariationAdjustedWarning",
+    "__version__",
+    "catalog",
+    "schema_for",
+    "schemas",
+]

@@ -1,0 +1,99 @@
+"""One mapping from catalog types to pandas dtypes, for both dtype backends.
+
+Dates are midnight UTC, so they compare with timestamps without time-zone errors, and
+sentinel dates such as 9999-12-31 fit (millisecond resolution). Durations are nanosecond
+timedeltas, the resolution pandera validates.
+
+``TABLE`` is the single source: the parser, the pandera schemas and the README's type table
+(``dtype_table_markdown()``, kept equal by a test) all read it. Enumerations become
+``category`` with the catalog's values as categories (values outside the list are kept and
+reported, never turned into missing values); with ``dtype_backend="pyarrow"`` they stay
+Arrow strings, checked by the schema.
+
+>>> from bspandas.dtypes import dtype_for
+>>> str(dtype_for("count"))
+'Int64'
+>>> str(dtype_for("timestamp", backend="pyarrow"))
+'timestamp[ms, tz=UTC][pyarrow]'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, get_args
+
+import pandas as pd
+import pyarrow as pa
+
+__all__ = ["TABLE", "Backend", "arrow_read_type", "dtype_for", "dtype_table_markdown"]
+
+Backend = Literal["numpy_nullable", "pyarrow"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+
+_STRING = pa.string()
+
+# type -> (numpy_nullable dtype, pyarrow type, how the API writes a cell)
+TABLE: dict[str, tuple[Any, pa.DataType, str]] = {
+    "text": (pd.StringDtype(), _STRING, "plain text, RFC 4180 quoted"),
+    "id": (pd.StringDtype(), _STRING, "CRM id such as 0011234567890AB"),
+    "internal_id": ("Int64", pa.int64(), "long integer"),
+    "count": ("Int64", pa.int64(), "integer"),
+    "number": ("Float64", pa.float64(), "decimal number"),
+    "score": ("Float64", pa.float64(), "number, usually 0-100"),
+    "percentage": ("Float64", pa.float64(), "number, 0-100"),
+    "money": ("Float64", pa.float64(), "plain number; currency in its own column"),
+    "boolean": ("boolean", pa.bool_(), "True / False"),
+    "date": ("datetime64[ms, UTC]", pa.date32(), "2024-12-31"),
+    "timestamp": ("datetime64[ms, UTC]", pa.timestamp("ms", tz="UTC"), "2026-06-30 14:00:00+00:00"),
+    "duration": ("timedelta64[ns]", pa.duration("s"), "H:MM:SS, hours may pass 24"),
+    "enumeration": ("category", _STRING, "one of the catalog's values"),
+    "list": ("object", pa.list_(_STRING), "[a;b;c]"),
+}
+
+# How each type is read from the CSV before conversion (durations and lists need work).
+_READ_AS: dict[str, pa.DataType] = {
+    "duration": _STRING,
+    "list": _STRING,
+    "enumeration": _STRING,
+}
+
+
+def _check(type: str) -> None:
+    if type not in TABLE:
+        raise ValueError(f"unknown catalog type {type!r}; known: {', '.join(TABLE)}")
+
+
+def arrow_read_type(type: str) -> pa.DataType:
+    """The Arrow type a CSV column of this catalog type is parsed as."""
+    _check(type)
+    return _READ_AS.get(type, TABLE[type][1])
+
+
+def dtype_for(
+    type: str,
+    *,
+    backend: Backend = "numpy_nullable",
+    values: Sequence[str] = (),
+    ordered: bool = False,
+) -> Any:
+    """The pandas dtype of a catalog type (enumerations get their categories)."""
+    _check(type)
+    if backend not in BACKENDS:
+        raise ValueError(f"dtype_backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "pyarrow":
+        return pd.ArrowDtype(TABLE[type][1])
+    if type == "enumeration":
+        return pd.CategoricalDtype(list(values), ordered=ordered)
+    return pd.api.types.pandas_dtype(TABLE[type][0])
+
+
+def dtype_table_markdown() -> str:
+    """The type table as Markdown (the README embeds it; a test keeps them equal)."""
+    lines = [
+        "| catalog type | `numpy_nullable` (default) | `pyarrow` | CSV cell |",
+        "|---|---|---|---|",
+    ]
+    for name, (numpy_dtype, arrow_type, cell) in TABLE.items():
+        numpy_text = str(pd.api.types.pandas_dtype(numpy_dtype))
+        lines.append(f"| {name} | `{numpy_text}` | `{pd.ArrowDtype(arrow_type)}` | {cell} |")
+    return "\n".join(lines)

@@ -1,0 +1,363 @@
+"""Every error and warning bspandas raises.
+
+One base class for errors, one for warnings, so ``except bspandas.BackstoryError`` catches
+everything the library raises on purpose and
+``warnings.filterwarnings("ignore", category=bspandas.BackstoryWarning)`` silences it all::
+
+    BackstoryError
+    ├── ConfigurationError
+    │   └── MissingCredentialsError        no client id/secret found; lists where we looked
+    ├── QueryError (ValueError)            the request is wrong before anything is sent
+    │   ├── UnknownObjectError             object is not account/opportunity/user/...
+    │   ├── UnknownMetricError (LookupError)   slug unknown; carries close suggestions
+    │   ├── InvalidVariationError          period not allowed for that metric; lists allowed
+    │   ├── InvalidFilterError             filter/where= malformed or value of the wrong type
+    │   └── InvalidColumnsError            column spec of the wrong shape, empty, duplicated
+    ├── APIError                           the server answered with an error status
+    │   ├── AuthenticationError            401/403: credentials or token refused
+    │   ├── BadRequestError                400: the server refused the query
+    │   ├── RateLimitError                 429 until the retry budget was exhausted
+    │   └── ServerError                    5xx until the retry budget was exhausted
+    ├── TransportError                     connection refused/reset, timeouts
+    ├── ResponseError                      the answer itself is unusable
+    │   ├── TruncatedResponseError         cut mid-row or mid-quote, even after retries
+    │   ├── MissingColumnsError            the server dropped requested columns
+    │   └── HeaderMismatchError            header cannot be mapped back to the request
+    ├── IgnoredFilterError                 server ignored a filter (``on_ignored_filter="raise"``)
+    └── SchemaValidationError              a frame failed its catalog schema
+
+    BackstoryWarning (UserWarning)
+    ├── MissingColumnsWarning              ``on_missing="warn"``
+    ├── IgnoredFilterWarning               rows violate a filter the server ignored
+    ├── ValidationWarning                  ``validate="warn"`` found failures
+    ├── UnregisteredMetricWarning          custom metric read as text; how to register it
+    ├── VariationAdjustedWarning           a period was translated to the metric's own form
+    ├── HeaderMismatchWarning              a known label differs from the one received
+    ├── UnexpectedValuesWarning            enumeration values outside the catalog's list
+    ├── PacingWarning                      the hourly budget made a read wait
+    └── InsecureConfigWarning              the credentials file is readable by others
+
+Messages say what was wrong, what was expected and what to do next. They never contain a
+client secret or a bearer token: :func:`redact` scrubs anything that reaches a message.
+
+>>> from bspandas.errors import UnknownMetricError, BackstoryError
+>>> issubclass(UnknownMetricError, BackstoryError)
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BackstoryError",
+    "BackstoryWarning",
+    "BadRequestError",
+    "ConfigurationError",
+    "HeaderMismatchError",
+    "HeaderMismatchWarning",
+    "IgnoredFilterError",
+    "IgnoredFilterWarning",
+    "InsecureConfigWarning",
+    "InvalidColumnsError",
+    "InvalidFilterError",
+    "InvalidVariationError",
+    "MissingColumnsError",
+    "MissingColumnsWarning",
+    "MissingCredentialsError",
+    "PacingWarning",
+    "QueryError",
+    "RateLimitError",
+    "ResponseError",
+    "SchemaValidationError",
+    "ServerError",
+    "TransportError",
+    "TruncatedResponseError",
+    "UnexpectedValuesWarning",
+    "UnknownMetricError",
+    "UnknownObjectError",
+    "UnregisteredMetricWarning",
+    "ValidationWarning",
+    "VariationAdjustedWarning",
+    "redact",
+]
+
+# Secrets registered by live clients; redact() removes them from any text.
+_SECRETS: set[str] = set()
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_SECRET_FIELDS = re.compile(r'(?i)("?(?:client_secret|access_token|token)"?\s*[=:]\s*"?)[^"&\s,}]+')
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that :func:`redact` removes it from every message."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """Remove registered secrets, bearer tokens and secret-looking fields from ``text``.
+
+    >>> redact("Authorization: Bearer abc.def-123")
+    'Authorization: Bearer ***'
+    >>> redact("client_secret=s3cr3t&grant_type=client_credentials")
+    'client_secret=***&grant_type=client_credentials'
+    """
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "***")
+    text = _BEARER.sub(r"\1***", text)
+    return _SECRET_FIELDS.sub(r"\1***", text)
+
+
+def _short(body: str | bytes | None, limit: int = 300) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    body = redact(" ".join(body.split()))
+    return body if len(body) <= limit else body[: limit - 1] + "…"
+
+
+class BackstoryError(Exception):
+    """Base class of every error bspandas raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+class ConfigurationError(BackstoryError):
+    """The client is configured wrongly (a bad base URL, plain http to a remote host...)."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """No client id or secret was found; the message lists every place that was looked at."""
+
+    def __init__(self, missing: Sequence[str], looked_at: Sequence[str]) -> None:
+        self.missing = list(missing)
+        self.looked_at = list(looked_at)
+        where = "\n".join(f"  - {place}" for place in looked_at)
+        super().__init__(
+            f"No {' or '.join(missing)} found. Looked at:\n{where}\n"
+            "Pass them to bspandas.connect(client_id=..., client_secret=...), set the "
+            "BACKSTORY_* environment variables, or write the config file. For a local "
+            "sandbox use bspandas.sandbox.serve()."
+        )
+
+
+# -- query errors --------------------------------------------------------------------------
+
+
+class QueryError(BackstoryError, ValueError):
+    """The query is wrong before anything was sent."""
+
+
+class UnknownObjectError(QueryError):
+    """The object is not one the Query API exports."""
+
+    def __init__(self, obj: object, known: Iterable[str]) -> None:
+        self.object = obj
+        self.known = sorted(known)
+        super().__init__(f"Unknown object {obj!r}. Expected one of: {', '.join(self.known)}.")
+
+
+class UnknownMetricError(QueryError, LookupError):
+    """A slug the catalog does not know, with the closest known slugs as suggestions."""
+
+    def __init__(
+        self, slug: str, object: str | None, suggestions: Sequence[str], *, hint: str = ""
+    ) -> None:
+        self.slug = slug
+        self.object = object
+        self.suggestions = list(suggestions)
+        where = f" for object {object!r}" if object else ""
+        did_you_mean = (
+            f" Did you mean: {', '.join(self.suggestions)}?"
+            if self.suggestions
+            else " Search with bspandas.catalog.search(...)."
+        )
+        super().__init__(
+            f"Unknown metric {slug!r}{where}.{hint}{did_you_mean} Custom metrics must start with "
+            "custom_<object>_ or derived_<object>_ (register them with "
+            "bspandas.catalog.register)."
+        )
+
+    def __str__(self) -> str:  # LookupError would quote the message like KeyError
+        return str(self.args[0])
+
+
+class InvalidVariationError(QueryError):
+    """A period the metric does not allow (or a windowed metric asked without a period)."""
+
+    def __init__(
+        self, slug: str, period: str | None, allowed: Sequence[str], reason: str = ""
+    ) -> None:
+        self.slug = slug
+        self.period = period
+        self.allowed = list(allowed)
+        what = (
+            f"{slug!r} has no period {period!r}"
+            if period is not None
+            else f"{slug!r} needs a period"
+        )
+        allowed_txt = ", ".join(self.allowed) if self.allowed else "none (it takes no period)"
+        example = f" e.g. ({slug!r}, {self.allowed[0]!r})" if self.allowed else ""
+        extra = f" {reason}" if reason else ""
+        super().__init__(f"{what}.{extra} Allowed periods: {allowed_txt}.{example}")
+
+
+class InvalidFilterError(QueryError):
+    """A filter, simple dict or ``where=`` string that cannot become a valid API filter."""
+
+
+class InvalidColumnsError(QueryError):
+    """A column specification of the wrong shape."""
+
+
+# -- server answers -------------------------------------------------------------------------
+
+
+class APIError(BackstoryError):
+    """The server answered with an error status. Carries the status and a short body."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, body: str | bytes | None = None
+    ) -> None:
+        self.status = status
+        self.body = _short(body)
+        text = message
+        if status is not None:
+            text = f"HTTP {status}: {message}"
+        if self.body:
+            text = f"{text}\nServer said: {self.body}"
+        super().__init__(text)
+
+
+class AuthenticationError(APIError):
+    """Credentials or token refused (401/403)."""
+
+
+class BadRequestError(APIError):
+    """The server refused the query (400)."""
+
+
+class RateLimitError(APIError):
+    """Too many requests (429) even after backing off within the retry budget."""
+
+
+class ServerError(APIError):
+    """5xx answers even after retrying within the retry budget."""
+
+
+class TransportError(BackstoryError):
+    """The connection failed: refused, reset or timed out, after retries."""
+
+
+# -- answers that cannot be used ------------------------------------------------------------
+
+
+class ResponseError(BackstoryError):
+    """The answer arrived but cannot be turned into a frame."""
+
+
+class TruncatedResponseError(ResponseError):
+    """The CSV answer was cut inside a row or a quoted field, even after retries."""
+
+
+class MissingColumnsError(ResponseError):
+    """The server dropped requested columns (it answers 200 and leaves them out)."""
+
+    def __init__(
+        self, missing: Sequence[str], *, ambiguous: bool = False, detail: str = ""
+    ) -> None:
+        self.missing = list(missing)
+        self.ambiguous = ambiguous
+        if ambiguous:
+            head = (
+                "The server dropped columns and their labels do not tell which: one or more "
+                f"of {', '.join(self.missing)}."
+            )
+        else:
+            names = ", ".join(self.missing)
+            head = f"The server dropped {len(self.missing)} requested column(s): {names}."
+        tail = (
+            " The Query API drops slugs and variations it does not know for this tenant "
+            "without an error. Check the slug and period with bspandas.catalog.describe(...), "
+            'or pass on_missing="warn" to keep the columns that came.'
+        )
+        super().__init__(head + (f" {detail}" if detail else "") + tail)
+
+
+class HeaderMismatchError(ResponseError):
+    """The CSV header cannot be mapped back to the requested columns."""
+
+
+class IgnoredFilterError(BackstoryError):
+    """The server ignored a filter: returned rows violate it."""
+
+
+class SchemaValidationError(BackstoryError):
+    """A frame failed its catalog schema. ``failure_cases`` holds pandera's table."""
+
+    def __init__(self, summary: str, failure_cases: pd.DataFrame | None = None) -> None:
+        self.summary = summary
+        self.failure_cases = failure_cases
+        super().__init__(summary)
+
+
+# -- warnings ---------------------------------------------------------------------------------
+
+
+class BackstoryWarning(UserWarning):
+    """Base class of every warning bspandas emits."""
+
+
+class MissingColumnsWarning(BackstoryWarning):
+    """Requested columns were dropped by the server (``on_missing="warn"``)."""
+
+
+class IgnoredFilterWarning(BackstoryWarning):
+    """Rows violate a filter: the server ignored it."""
+
+
+class ValidationWarning(BackstoryWarning):
+    """Validation found failures (``validate="warn"``)."""
+
+
+class UnregisteredMetricWarning(BackstoryWarning):
+    """A custom metric without a registered definition was read as text."""
+
+
+class VariationAdjustedWarning(BackstoryWarning):
+    """A period was translated to the form the metric documents (``this_quarter`` becomes
+    ``current_quarter``)."""
+
+
+class HeaderMismatchWarning(BackstoryWarning):
+    """A header label differs from the catalog's known label for that column."""
+
+
+class UnexpectedValuesWarning(BackstoryWarning):
+    """An enumeration column holds values outside the catalog's list (kept, not dropped)."""
+
+
+class PacingWarning(BackstoryWarning):
+    """The client waited to stay inside the hourly request budget."""
+
+
+class InsecureConfigWarning(BackstoryWarning):
+    """The credentials file can be read by other users."""
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line naming an exception without leaking secrets (for logs and the CLI)."""
+    return redact(f"{type(exc).__name__}: {exc}")

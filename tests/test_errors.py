@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+
+import bspandas
+from bspandas import errors
+
+
+def _classes(base: type) -> list[type]:
+    return [
+        obj
+        for name, obj in vars(errors).items()
+        if inspect.isclass(obj) and issubclass(obj, base) and not name.startswith("_")
+    ]
+
+
+def test_every_error_has_one_root() -> None:
+    excs = [c for c in _classes(BaseException) if not issubclass(c, Warning)]
+    assert excs, "no exceptions found"
+    assert all(issubclass(c, errors.BackstoryError) for c in excs)
+
+
+def test_every_warning_has_one_root() -> None:
+    warns = _classes(Warning)
+    assert len(warns) >= 9
+    assert all(issubclass(c, errors.BackstoryWarning) for c in warns)
+    assert not any(issubclass(c, errors.BackstoryError) for c in warns)
+
+
+def test_docstring_draws_every_class() -> None:
+    doc = errors.__doc__ or ""
+    for cls in _classes(BaseException):
+        assert re.search(rf"\b{cls.__name__}\b", doc), f"{cls.__name__} missing from the tree"
+
+
+def test_query_errors_are_value_errors() -> None:
+    assert issubclass(errors.UnknownMetricError, ValueError)
+    assert issubclass(errors.UnknownMetricError, LookupError)
+    exc = errors.UnknownMetricError("x_y", "account", ["x_z"])
+    assert str(exc).startswith("Unknown metric 'x_y'")  # not quoted like a KeyError
+
+
+def test_server_error_keeps_status_and_short_body_only() -> None:
+    exc = errors.ServerError("export failed", status=503, body="x" * 5000)
+    assert exc.status == 503
+    assert len(exc.body) <= 300
+    assert "HTTP 503" in str(exc)
+
+
+def test_redact_scrubs_registered_secrets_tokens_and_fields() -> None:
+    errors.register_secret("very-secret-value")
+    text = errors.redact(
+        "secret very-secret-value; Authorization: Bearer eyJ.abc.def; "
+        '{"access_token": "tok123"} client_secret=zzz'
+    )
+    assert "very-secret-value" not in text
+    assert "eyJ.abc.def" not in text
+    assert "tok123" not in text
+    assert "zzz" not in text
+
+
+def test_messages_are_redacted_at_construction() -> None:
+    errors.register_secret("hunter2-secret")
+    exc = errors.AuthenticationError("refused hunter2-secret", status=401, body="hunter2-secret")
+    assert "hunter2-secret" not in str(exc)
+    assert "hunter2-secret" not in repr(exc)
+
+
+def test_missing_credentials_lists_every_place() -> None:
+    exc = errors.MissingCredentialsError(["client_secret"], ["argument", "env X", "file Y"])
+    for place in ("argument", "env X", "file Y"):
+        assert place in str(exc)
+
+
+@pytest.mark.parametrize("name", ["BackstoryError", "BackstoryWarning", "SchemaValidationError"])
+def test_exported(name: str) -> None:
+    assert getattr(bspandas, name) is getattr(errors, name)
