@@ -96,8 +96,12 @@ _SECRET_FIELDS = re.compile(r'(?i)("?(?:client_secret|access_token|token)"?\s*[=
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that :func:`redact` removes it from every message."""
-    if value and len(value) >= 4:
+    """Remember a secret so that :func:`redact` removes it from every message.
+
+    Values shorter than 8 characters are not registered: real client secrets and tokens are
+    long, and scrubbing a short word ("secret") would garble ordinary text.
+    """
+    if value and len(value) >= 8:
         _SECRETS.add(value)
 
 
@@ -109,11 +113,12 @@ def redact(text: str) -> str:
     >>> redact("client_secret=s3cr3t&grant_type=client_credentials")
     'client_secret=***&grant_type=client_credentials'
     """
+    text = _BEARER.sub(r"\1***", text)
+    text = _SECRET_FIELDS.sub(r"\1***", text)
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "***")
-    text = _BEARER.sub(r"\1***", text)
-    return _SECRET_FIELDS.sub(r"\1***", text)
+    return text
 
 
 def _short(body: str | bytes | None, limit: int = 300) -> str:

@@ -118,7 +118,8 @@ def _named_columns(
     for spec in columns:
         if isinstance(spec, str):
             found = parse_name(spec, obj)
-            if found is not None and not (found[0].expanded and spec == found[0].slug):
+            bare_slug = found is not None and spec == found[0].slug
+            if found is not None and not (bare_slug and found[0].parts[0].suffix):
                 metric, period, part = found
                 yield spec, metric, part, period
                 continue

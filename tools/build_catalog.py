@@ -700,10 +700,13 @@ def _field_entry(
 
 def _derived_label(obj: str, slug: str, parts: tuple[Part, ...]) -> str:
     """A readable label for slugs whose real label nobody recorded (label_known=False)."""
-    words = slug.removeprefix(f"ootb_{obj}_").removeprefix("ootb_")
-    for noise in ("_standard", "count_of_", "count_"):
-        words = words.replace(noise, "_" if noise.startswith("_") else "")
-    return " ".join(w.capitalize() for w in words.strip("_").split("_") if w)
+    tokens = slug.removeprefix(f"ootb_{obj}_").removeprefix("ootb_").split("_")
+    if tokens[:2] == ["count", "of"]:
+        tokens = tokens[2:]
+    elif tokens[:1] == ["count"]:
+        tokens = tokens[1:]
+    words = [w for w in tokens if w and w != "standard"]
+    return " ".join(w.upper() if w == "crm" else w.capitalize() for w in words)
 
 
 def _merge(reference: Metric, field: Metric) -> Metric:
