@@ -11,6 +11,8 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from bspandas import catalog, schemas
+from bspandas.cache import Cache
+from bspandas.client import Client, RetryPolicy, connect
 from bspandas.errors import (
     APIError,
     AuthenticationError,
@@ -44,6 +46,8 @@ from bspandas.errors import (
     ValidationWarning,
     VariationAdjustedWarning,
 )
+from bspandas.query import Query
+from bspandas.reader import read_query
 from bspandas.schema import schema_for
 
 try:
@@ -57,6 +61,8 @@ __all__ = [
     "BackstoryError",
     "BackstoryWarning",
     "BadRequestError",
+    "Cache",
+    "Client",
     "ConfigurationError",
     "HeaderMismatchError",
     "HeaderMismatchWarning",
@@ -70,9 +76,11 @@ __all__ = [
     "MissingColumnsWarning",
     "MissingCredentialsError",
     "PacingWarning",
+    "Query",
     "QueryError",
     "RateLimitError",
     "ResponseError",
+    "RetryPolicy",
     "SchemaValidationError",
     "ServerError",
     "TransportError",
@@ -85,6 +93,8 @@ __all__ = [
     "VariationAdjustedWarning",
     "__version__",
     "catalog",
+    "connect",
+    "read_query",
     "schema_for",
     "schemas",
 ]

@@ -1,0 +1,780 @@
+"""The one filter grammar: read it from three spellings, check it, send it, evaluate it.
+
+Three inputs become the same tree of :class:`Condition`, :class:`AllOf` and :class:`AnyOf`:
+
+* the API's own dict: ``{"$and": [{"attribute": {"slug": ...}, "clause": {"$gte": 70}}]}``
+* a simple dict: ``{"ootb_churn_risk_score": {"$gte": 70}, "industry": ["Retail", "Media"]}``
+* a ``where=`` string in pandas-query style, parsed with :mod:`ast` (never evaluated):
+  ``"ootb_churn_risk_score >= 70 and industry in ['Retail', 'Media']"``
+
+Values are checked against the catalog types; dates and datetimes become epoch milliseconds
+on the wire; several conditions on one attribute inside an ``$and`` become one clause (two
+leaves on one attribute have crashed the real server).
+
+>>> tree = parse_filter("ootb_churn_risk_score >= 70 and ootb_churn_risk_score < 90", "account")
+>>> tree.to_api()
+{'attribute': {'slug': 'ootb_churn_risk_score'}, 'clause': {'$gte': 70, '$lt': 90}}
+>>> str(tree)
+'ootb_churn_risk_score >= 70 and ootb_churn_risk_score < 90'
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import io
+import math
+import re
+import tokenize
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bspandas.catalog import vocabulary
+from bspandas.catalog.model import Metric, Part
+from bspandas.catalog.resolve import Column, parse_name, resolve_one
+from bspandas.errors import InvalidFilterError, QueryError
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Condition",
+    "Node",
+    "parse_filter",
+    "parse_where",
+]
+
+OPERATORS = (
+    "$eq",
+    "$ne",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$in",
+    "$nin",
+    "$regex",
+    "$exists",
+    "$within",
+)
+_BY_TYPE: dict[str, frozenset[str]] = {
+    "text": frozenset({"$eq", "$ne", "$in", "$nin", "$regex", "$exists"}),
+    "number": frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"}),
+    "boolean": frozenset({"$eq", "$ne", "$exists"}),
+    "time": frozenset(
+        {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$within", "$exists"}
+    ),
+}
+_FAMILY = {
+    "text": "text",
+    "id": "text",
+    "enumeration": "text",
+    "internal_id": "number",
+    "count": "number",
+    "number": "number",
+    "score": "number",
+    "percentage": "number",
+    "money": "number",
+    "duration": "number",
+    "boolean": "boolean",
+    "date": "time",
+    "timestamp": "time",
+}
+_SYMBOL = {"$eq": "==", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_NEGATE = {
+    "$eq": "$ne",
+    "$ne": "$eq",
+    "$gt": "$lte",
+    "$lte": "$gt",
+    "$lt": "$gte",
+    "$gte": "$lt",
+    "$in": "$nin",
+    "$nin": "$in",
+}
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+# -- the tree -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One attribute with one or more operators (``{"$gte": 1, "$lt": 5}``).
+
+    ``ops`` holds checked Python values: ``pd.Timestamp`` (UTC) for dates, ``int``/``float``
+    for numbers, ``str`` for text, ``bool``, lists for ``$in``/``$nin``, a period id for
+    ``$within``, a ``bool`` for ``$exists``.
+    """
+
+    column: Column
+    part: Part
+    ops: tuple[tuple[str, Any], ...]
+
+    @property
+    def name(self) -> str:
+        """The frame column the condition reads."""
+        return self.column.name + self.part.suffix
+
+    def attributes(self) -> list[Condition]:
+        return [self]
+
+    def to_api(self) -> dict[str, Any]:
+        attribute: dict[str, str] = {"slug": self.column.slug}
+        if self.column.variation_id is not None:
+            attribute["variation_id"] = self.column.variation_id
+        return {"attribute": attribute, "clause": {op: _wire(v) for op, v in self.ops}}
+
+    def __str__(self) -> str:
+        return " and ".join(_describe(self.name, op, value) for op, value in self.ops)
+
+    def negate(self) -> Node:
+        parts: list[Node] = []
+        for op, value in self.ops:
+            if op in _NEGATE:
+                parts.append(Condition(self.column, self.part, ((_NEGATE[op], value),)))
+            elif op == "$exists":
+                parts.append(Condition(self.column, self.part, (("$exists", not value),)))
+            else:
+                raise InvalidFilterError(
+                    f"'not' cannot be applied to {_describe(self.name, op, value)}: the Query "
+                    f"API has no negated form of {op}."
+                )
+        return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
+
+    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+        """Row mask (nullable boolean; ``<NA>`` when the column is absent)."""
+        if self.name not in frame.columns:
+            return pd.Series(pd.NA, index=frame.index, dtype="boolean")
+        values = frame[self.name]
+        result = pd.Series(True, index=frame.index, dtype="boolean")
+        for op, value in self.ops:
+            result &= _evaluate_op(values, op, value, self.part.type)
+        return result
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """``$and`` of several nodes."""
+
+    children: tuple[Node, ...]
+
+    def attributes(self) -> list[Condition]:
+        return [c for child in self.children for c in child.attributes()]
+
+    def to_api(self) -> dict[str, Any]:
+        return {"$and": [child.to_api() for child in self.children]}
+
+    def __str__(self) -> str:
+        return " and ".join(_wrap(child, AllOf) for child in self.children)
+
+    def negate(self) -> Node:
+        return AnyOf(tuple(child.negate() for child in self.children))
+
+    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+        result = pd.Series(True, index=frame.index, dtype="boolean")
+        for child in self.children:
+            result &= child.evaluate(frame)
+        return result
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """``$or`` of several nodes."""
+
+    children: tuple[Node, ...]
+
+    def attributes(self) -> list[Condition]:
+        return [c for child in self.children for c in child.attributes()]
+
+    def to_api(self) -> dict[str, Any]:
+        return {"$or": [child.to_api() for child in self.children]}
+
+    def __str__(self) -> str:
+        return " or ".join(_wrap(child, AnyOf) for child in self.children)
+
+    def negate(self) -> Node:
+        return AllOf(tuple(child.negate() for child in self.children))
+
+    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+        result = pd.Series(False, index=frame.index, dtype="boolean")
+        for child in self.children:
+            result |= child.evaluate(frame)
+        return result
+
+
+Node = Condition | AllOf | AnyOf
+
+
+def _wrap(node: Node, parent: type) -> str:
+    """Parenthesize a child when printing it bare would change the meaning."""
+    text = str(node)
+    needs = isinstance(node, AnyOf) if parent is AllOf else not isinstance(node, AnyOf)
+    if parent is AnyOf and isinstance(node, Condition) and len(node.ops) == 1:
+        needs = False
+    return f"({text})" if needs else text
+
+
+def _describe(name: str, op: str, value: Any) -> str:
+    if op in _SYMBOL:
+        return f"{name} {_SYMBOL[op]} {_literal(value)}"
+    if op == "$in":
+        return f"{name} in {_literal(value)}"
+    if op == "$nin":
+        return f"{name} not in {_literal(value)}"
+    if op == "$regex":
+        return f"{name}.str.contains({value!r})"
+    if op == "$exists":
+        return f"{name}.notna()" if value else f"{name}.isna()"
+    return f"{name}.within({value!r})"
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        text = value.isoformat().replace("+00:00", "Z")
+        return repr(text.removesuffix("T00:00:00Z"))
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def _wire(value: Any) -> Any:
+    """Turn a checked value into what the API wants (epoch milliseconds for dates)."""
+    if isinstance(value, pd.Timestamp):
+        return int((value - _EPOCH) // pd.Timedelta(milliseconds=1))
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    if isinstance(value, str) and value in _WITHIN_REFS:
+        return {"$ref": f"time_ranges.{value}"}
+    return value
+
+
+_WITHIN_REFS = frozenset(p.id for p in vocabulary.PERIODS if p.group not in ("point", "status"))
+
+
+# -- local evaluation ------------------------------------------------------------------------
+
+
+def _as_time(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.ArrowDtype) or not pd.api.types.is_datetime64_any_dtype(
+        values.dtype
+    ):
+        values = pd.to_datetime(values.astype("object"), utc=True, errors="coerce")
+    elif getattr(values.dtype, "tz", None) is None:
+        values = values.dt.tz_localize("UTC")
+    return values
+
+
+def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series:
+    """API semantics: missing values never match a comparison, ``$in`` or ``$regex``; they
+    do match ``$ne``, ``$nin`` and ``$exists: false``."""
+    family = _FAMILY.get(type, "text")
+    missing = values.isna()
+    if op == "$exists":
+        return pd.Series(~missing if value else missing, dtype="boolean")
+    if family == "time":
+        values = _as_time(values)
+    elif family == "text":
+        values = values.astype("string")
+    elif type == "duration":
+        values = values.dt.total_seconds() if hasattr(values, "dt") else values
+    if op == "$within":
+        start, end = vocabulary.window(
+            value, pd.Timestamp.now(tz="UTC").to_pydatetime(), mode="full"
+        )
+        inside = pd.Series(True, index=values.index)
+        if start is not None:
+            inside &= values >= pd.Timestamp(start)
+        if end is not None:
+            inside &= values < pd.Timestamp(end)
+        return pd.Series(inside.fillna(False) & ~missing, dtype="boolean")
+    if op in ("$in", "$nin"):
+        found = values.isin(value).fillna(False).astype(bool) & ~missing
+        return pd.Series(found if op == "$in" else ~found, dtype="boolean")
+    if op == "$regex":
+        matched = values.str.contains(value, regex=True).fillna(False).astype(bool)
+        return pd.Series(matched & ~missing, dtype="boolean")
+    compare: dict[str, Callable[[pd.Series, Any], pd.Series]] = {
+        "$eq": lambda s, v: s == v,
+        "$ne": lambda s, v: s != v,
+        "$gt": lambda s, v: s > v,
+        "$gte": lambda s, v: s >= v,
+        "$lt": lambda s, v: s < v,
+        "$lte": lambda s, v: s <= v,
+    }
+    outcome = compare[op](values, value).astype("boolean").fillna(False)
+    if op == "$ne":
+        return pd.Series(outcome | missing, dtype="boolean")
+    return pd.Series(outcome & ~missing, dtype="boolean")
+
+
+# -- checking values against the catalog ---------------------------------------------------
+
+
+def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
+    if isinstance(value, bool):
+        raise InvalidFilterError(f"{name} is a date; got the boolean {value!r}.")
+    try:
+        if isinstance(value, int | np.integer) and not isinstance(value, bool):
+            stamp = pd.Timestamp(int(value), unit="ms", tz="UTC")
+        elif isinstance(value, dt.date | dt.datetime | pd.Timestamp | np.datetime64 | str):
+            stamp = pd.Timestamp(value)
+        else:
+            raise TypeError
+    except (TypeError, ValueError) as exc:
+        raise InvalidFilterError(
+            f"{name} is a date: use a date, a datetime, an ISO string like '2026-01-31' or epoch "
+            f"milliseconds, got {value!r}."
+        ) from exc
+    if pd.isna(stamp):
+        raise InvalidFilterError(f"{name}: {value!r} is not a date.")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _check_value(value: Any, part: Part, metric: Metric, name: str) -> Any:
+    family = _FAMILY.get(part.type)
+    if family == "time":
+        return _to_timestamp(value, name)
+    if family == "boolean":
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        raise InvalidFilterError(
+            f"{name} is a boolean: compare it with True or False, got {value!r}."
+        )
+    if family == "number":
+        if part.type == "duration" and isinstance(value, dt.timedelta | pd.Timedelta):
+            return pd.Timedelta(value).total_seconds()
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+            raise InvalidFilterError(
+                f"{name} is a {part.type}: compare it with a number, got {value!r}."
+            )
+        number = value.item() if isinstance(value, np.generic) else value
+        if isinstance(number, float) and not math.isfinite(number):
+            raise InvalidFilterError(f"{name}: {value!r} is not a finite number.")
+        if part.type == "internal_id":
+            if isinstance(number, float) and not number.is_integer():
+                raise InvalidFilterError(f"{name} is an integer id, got {value!r}.")
+            return int(number)
+        return number
+    if isinstance(value, str):
+        return value
+    raise InvalidFilterError(f"{name} is text: compare it with a string, got {value!r}.")
+
+
+def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
+    """A checked :class:`Condition` for a column spec and raw operators."""
+    column, part = _attribute(target, obj)
+    name = column.name + part.suffix
+    if column.metric.expanded and part.suffix != column.metric.parts[0].suffix:
+        first = column.name + column.metric.parts[0].suffix
+        raise InvalidFilterError(
+            f"{name} cannot be filtered: the Query API filters {column.slug} by its first "
+            f"column ({first})."
+        )
+    family = _FAMILY.get(part.type)
+    if family is None:
+        raise InvalidFilterError(
+            f"{name} is a {part.type} column: the Query API documents no filter on it. "
+            "Filter the frame after reading instead."
+        )
+    if not ops:
+        raise InvalidFilterError(f"The condition on {name} has no operator.")
+    checked: list[tuple[str, Any]] = []
+    for op, raw in ops.items():
+        if op not in OPERATORS:
+            raise InvalidFilterError(
+                f"Unknown operator {op!r} on {name}. Known: {', '.join(OPERATORS)}."
+            )
+        if op not in _BY_TYPE[family]:
+            allowed = ", ".join(o for o in OPERATORS if o in _BY_TYPE[family])
+            raise InvalidFilterError(
+                f"{op} does not apply to {name} ({part.type}). Use: {allowed}."
+            )
+        checked.append((op, _check_operand(op, raw, part, column.metric, name)))
+    return Condition(column, part, tuple(checked))
+
+
+def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> Any:
+    if op == "$exists":
+        if not isinstance(raw, bool):
+            raise InvalidFilterError(f"$exists on {name} takes True or False, got {raw!r}.")
+        return raw
+    if op in ("$in", "$nin"):
+        if isinstance(raw, str | bytes) or not isinstance(
+            raw, Sequence | set | frozenset | np.ndarray | pd.Series | pd.Index
+        ):
+            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {raw!r}.")
+        values = list(raw)
+        if not values:
+            raise InvalidFilterError(f"{op} on {name} got an empty list; it would match nothing.")
+        return [_check_value(v, part, metric, name) for v in values]
+    if op == "$regex":
+        if not isinstance(raw, str):
+            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {raw!r}.")
+        try:
+            re.compile(raw)
+        except re.error as exc:
+            raise InvalidFilterError(
+                f"$regex on {name}: {raw!r} is not a regular expression ({exc})."
+            ) from exc
+        return raw
+    if op == "$within":
+        period = raw
+        if isinstance(raw, Mapping) and isinstance(raw.get("$ref"), str):
+            period = raw["$ref"].removeprefix("time_ranges.")
+        pid = vocabulary.normalize(period) if isinstance(period, str) else None
+        if pid not in _WITHIN_REFS:
+            known = ", ".join(p for p in _WITHIN_REFS)
+            raise InvalidFilterError(f"$within on {name} takes a period ({known}), got {raw!r}.")
+        return pid
+    return _check_value(raw, part, metric, name)
+
+
+def _attribute(target: Any, obj: str) -> tuple[Column, Part]:
+    """The column and part a filter reads: a frame name, a slug, a variation id,
+    ``(slug, period)`` or the API's ``{"slug", "variation_id"}``."""
+    if isinstance(target, str):
+        found = parse_name(target, obj)
+        if found is not None:
+            metric, period, part = found
+            column = resolve_one((metric.slug, period), obj)[0] if period else _bare(metric, obj)
+            return column, part
+    try:
+        (column,) = resolve_one(target, obj)
+    except ValueError as exc:
+        if isinstance(exc, QueryError):
+            raise
+        raise InvalidFilterError(f"Cannot read the filter attribute {target!r}.") from exc
+    parts = column.metric.parts
+    part = next((p for p in parts if p.suffix == "_id"), parts[0])
+    return column, part
+
+
+def _bare(metric: Metric, obj: str) -> Column:
+    (column,) = resolve_one(metric.slug, obj)
+    return column
+
+
+# -- simplification: one clause per attribute ------------------------------------------------
+
+
+def _merge_ops(a: Condition, b: Condition) -> Condition | None:
+    """Merge two conditions on one attribute inside an ``$and`` (None when they clash)."""
+    ops = dict(a.ops)
+    for op, value in b.ops:
+        if op not in ops:
+            ops[op] = value
+        elif ops[op] == value:
+            continue
+        elif op in ("$gt", "$gte"):
+            ops[op] = max(ops[op], value)
+        elif op in ("$lt", "$lte"):
+            ops[op] = min(ops[op], value)
+        elif op == "$in":
+            ops[op] = [v for v in ops[op] if v in value]
+            if not ops[op]:
+                return None
+        elif op == "$nin":
+            ops[op] = ops[op] + [v for v in value if v not in ops[op]]
+        else:
+            return None
+    lows = [(ops[o], o == "$gt") for o in ("$gt", "$gte") if o in ops]
+    highs = [(ops[o], o == "$lt") for o in ("$lt", "$lte") if o in ops]
+    for low, strict_low in lows:
+        for high, strict_high in highs:
+            if low > high or (low == high and (strict_low or strict_high)):
+                return None
+    return Condition(a.column, a.part, tuple(ops.items()))
+
+
+def simplify(node: Node) -> Node:
+    """Flatten nested ``$and``/``$or`` and merge conditions on one attribute in an ``$and``."""
+    if isinstance(node, Condition):
+        return node
+    kind = type(node)
+    children: list[Node] = []
+    for child in (simplify(c) for c in node.children):
+        children.extend(child.children if isinstance(child, kind) else [child])
+    if kind is AllOf:
+        merged: list[Node] = []
+        by_name: dict[str, int] = {}
+        for child in children:
+            if isinstance(child, Condition) and child.name in by_name:
+                index = by_name[child.name]
+                previous = merged[index]
+                assert isinstance(previous, Condition)
+                combined = _merge_ops(previous, child)
+                if combined is None:
+                    raise InvalidFilterError(
+                        f"The conditions '{previous}' and '{child}' can never hold together."
+                    )
+                merged[index] = combined
+            else:
+                if isinstance(child, Condition):
+                    by_name[child.name] = len(merged)
+                merged.append(child)
+        children = merged
+    if len(children) == 1:
+        return children[0]
+    return kind(tuple(children))
+
+
+# -- reading the API dict and the simple dict ---------------------------------------------------
+
+
+def _from_mapping(spec: Mapping[str, Any], obj: str) -> Node:
+    if not spec:
+        raise InvalidFilterError("An empty filter dict: pass None for no filter.")
+    if "attribute" in spec or "clause" in spec:
+        if set(spec) != {"attribute", "clause"}:
+            raise InvalidFilterError(
+                f"A filter leaf needs exactly 'attribute' and 'clause', got keys {sorted(spec)}."
+            )
+        attribute, clause = spec["attribute"], spec["clause"]
+        if isinstance(attribute, str):
+            attribute = {"slug": attribute}  # the API answers 500 to a bare string
+        if not isinstance(attribute, Mapping) or not isinstance(clause, Mapping):
+            raise InvalidFilterError(
+                "'attribute' must be {'slug': ...} and 'clause' a dict of operators, "
+                f"got {dict(spec)!r}."
+            )
+        return _make_condition(dict(attribute), clause, obj)
+    nodes: list[Node] = []
+    for key, value in spec.items():
+        if key in ("$and", "$or"):
+            if isinstance(value, Mapping) or not isinstance(value, Sequence) or not value:
+                raise InvalidFilterError(f"{key} takes a non-empty list of filters, got {value!r}.")
+            items = [_from_any(v, obj) for v in value]
+            nodes.append(AllOf(tuple(items)) if key == "$and" else AnyOf(tuple(items)))
+        elif key.startswith("$"):
+            raise InvalidFilterError(f"Unknown logical operator {key!r}; use $and or $or.")
+        elif isinstance(value, Mapping) and value and all(k.startswith("$") for k in value):
+            nodes.append(_make_condition(key, value, obj))
+        elif isinstance(value, list | tuple | set | frozenset):
+            nodes.append(_make_condition(key, {"$in": list(value)}, obj))
+        elif value is None:
+            nodes.append(_make_condition(key, {"$exists": False}, obj))
+        else:
+            nodes.append(_make_condition(key, {"$eq": value}, obj))
+    return nodes[0] if len(nodes) == 1 else AllOf(tuple(nodes))
+
+
+def _from_any(spec: Any, obj: str) -> Node:
+    if isinstance(spec, Condition | AllOf | AnyOf):
+        return spec
+    if isinstance(spec, Mapping):
+        return _from_mapping(spec, obj)
+    raise InvalidFilterError(f"A filter must be a dict, got {spec!r}.")
+
+
+def parse_filter(spec: Any, obj: str, *, variables: Mapping[str, Any] | None = None) -> Node:
+    """Read a filter given as an API dict, a simple dict or a ``where=`` string."""
+    if isinstance(spec, str):
+        return parse_where(spec, obj, variables=variables)
+    return simplify(_from_any(spec, obj))
+
+
+# -- the where= string ------------------------------------------------------------------------
+
+_LOCAL = "__bs_local_"
+_COMPARE = {
+    ast.Eq: "$eq",
+    ast.NotEq: "$ne",
+    ast.Gt: "$gt",
+    ast.GtE: "$gte",
+    ast.Lt: "$lt",
+    ast.LtE: "$lte",
+    ast.In: "$in",
+    ast.NotIn: "$nin",
+}
+_FLIP = {"$gt": "$lt", "$gte": "$lte", "$lt": "$gt", "$lte": "$gte", "$eq": "$eq", "$ne": "$ne"}
+
+
+def _replace_locals(text: str) -> str:
+    """Turn pandas' ``@name`` into a plain identifier (string literals untouched)."""
+    out: list[tuple[int, str]] = []
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    skip = False
+    for index, token in enumerate(tokens):
+        if skip:
+            skip = False
+            continue
+        nxt = tokens[index + 1] if index + 1 < len(tokens) else None
+        if token.type == tokenize.OP and token.string == "@" and nxt and nxt.type == tokenize.NAME:
+            out.append((tokenize.NAME, _LOCAL + nxt.string))
+            skip = True
+        else:
+            out.append((token.type, token.string))
+    return tokenize.untokenize(out)
+
+
+@dataclass
+class _WhereParser:
+    text: str
+    obj: str
+    variables: Mapping[str, Any]
+    used: set[str] = field(default_factory=set)
+
+    def fail(self, node: ast.AST, message: str) -> InvalidFilterError:
+        segment = (ast.get_source_segment(self.source, node) or "").replace(_LOCAL, "@")
+        where = f" (at {segment!r})" if segment and segment != self.text.strip() else ""
+        return InvalidFilterError(f"{message} in where={self.text!r}{where}.")
+
+    @property
+    def source(self) -> str:
+        return _replace_locals(self.text).strip() if "@" in self.text else self.text.strip()
+
+    def parse(self) -> Node:
+        try:
+            tree = ast.parse(self.source, mode="eval")
+        except (SyntaxError, tokenize.TokenError) as exc:
+            reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            raise InvalidFilterError(
+                f"where={self.text!r} is not a valid expression: {reason}."
+            ) from None
+        return simplify(self.node(tree.body))
+
+    def node(self, expr: ast.expr) -> Node:
+        if isinstance(expr, ast.BoolOp):
+            children = tuple(self.node(v) for v in expr.values)
+            return AllOf(children) if isinstance(expr.op, ast.And) else AnyOf(children)
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not | ast.Invert):
+            return self.node(expr.operand).negate()
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitAnd | ast.BitOr):
+            children = (self.node(expr.left), self.node(expr.right))
+            return AllOf(children) if isinstance(expr.op, ast.BitAnd) else AnyOf(children)
+        if isinstance(expr, ast.Compare):
+            return self.compare(expr)
+        if isinstance(expr, ast.Call):
+            return self.call(expr)
+        if isinstance(expr, ast.Name) and not expr.id.startswith(_LOCAL):
+            return self.condition(expr, expr.id, {"$eq": True})
+        raise self.fail(expr, "Unsupported expression")
+
+    def condition(self, at: ast.AST, name: str, ops: dict[str, Any]) -> Condition:
+        try:
+            return _make_condition(name, ops, self.obj)
+        except InvalidFilterError as exc:
+            raise self.fail(at, str(exc).rstrip(".")) from None
+
+    def column_name(self, expr: ast.expr) -> str | None:
+        if (
+            isinstance(expr, ast.Name)
+            and not expr.id.startswith(_LOCAL)
+            and expr.id not in ("True", "False", "None")
+        ):
+            return expr.id
+        return None
+
+    def compare(self, expr: ast.Compare) -> Node:
+        operands = [expr.left, *expr.comparators]
+        pieces: list[Node] = []
+        for left, op, right in zip(operands, expr.ops, operands[1:], strict=False):
+            api = _COMPARE.get(type(op))
+            if api is None:
+                raise self.fail(expr, f"Unsupported comparison {type(op).__name__}")
+            name, other, flipped = self.column_name(left), right, False
+            if name is None:
+                name, other, flipped = self.column_name(right), left, True
+            if name is None:
+                raise self.fail(expr, "A comparison needs a column name on one side")
+            value = self.value(other)
+            if flipped:
+                if api in ("$in", "$nin"):
+                    raise self.fail(expr, "Write 'column in [values]', not 'value in column'")
+                api = _FLIP[api]
+            if api in ("$eq", "$ne") and isinstance(value, list):
+                api = "$in" if api == "$eq" else "$nin"
+            if value is None and api in ("$eq", "$ne"):
+                pieces.append(self.condition(expr, name, {"$exists": api == "$ne"}))
+                continue
+            pieces.append(self.condition(expr, name, {api: value}))
+        return pieces[0] if len(pieces) == 1 else AllOf(tuple(pieces))
+
+    def call(self, expr: ast.Call) -> Node:
+        func = expr.func
+        if not isinstance(func, ast.Attribute):
+            raise self.fail(expr, "Only column methods can be called")
+        method = func.attr
+        target = func.value
+        if isinstance(target, ast.Attribute) and target.attr == "str":
+            name = self.column_name(target.value)
+            args = [self.value(a) for a in expr.args]
+            kwargs = {k.arg: self.value(k.value) for k in expr.keywords if k.arg}
+            if name is None or not args or not isinstance(args[0], str):
+                raise self.fail(expr, f"Use column.str.{method}('text')")
+            text = args[0]
+            literal = method != "contains" or kwargs.get("regex", True) is False
+            pattern = re.escape(text) if literal else text
+            if kwargs.get("case") is False:
+                pattern = f"(?i){pattern}"
+            patterns = {
+                "contains": pattern,
+                "startswith": f"^{re.escape(text)}",
+                "endswith": f"{re.escape(text)}$",
+                "match": f"^{text}",
+                "fullmatch": f"^(?:{text})$",
+            }
+            if method not in patterns:
+                raise self.fail(expr, f"Unsupported string method .str.{method}")
+            return self.condition(expr, name, {"$regex": patterns[method]})
+        name = self.column_name(target)
+        if name is None:
+            raise self.fail(expr, "Only column methods can be called")
+        args = [self.value(a) for a in expr.args]
+        if method in ("isna", "isnull", "notna", "notnull") and not args:
+            return self.condition(expr, name, {"$exists": method.startswith("not")})
+        if method == "isin" and len(args) == 1:
+            return self.condition(expr, name, {"$in": args[0]})
+        if method == "between" and len(args) == 2:
+            return self.condition(expr, name, {"$gte": args[0], "$lte": args[1]})
+        if method == "within" and len(args) == 1:
+            return self.condition(expr, name, {"$within": args[0]})
+        raise self.fail(expr, f"Unsupported method .{method}()")
+
+    def value(self, expr: ast.expr) -> Any:
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+            return [self.value(e) for e in expr.elts]
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub | ast.UAdd):
+            inner = self.value(expr.operand)
+            if isinstance(inner, int | float) and not isinstance(inner, bool):
+                return -inner if isinstance(expr.op, ast.USub) else inner
+        if isinstance(expr, ast.Name):
+            if expr.id.startswith(_LOCAL):
+                key = expr.id[len(_LOCAL) :]
+                if key not in self.variables:
+                    raise self.fail(expr, f"The variable @{key} is not defined")
+                self.used.add(key)
+                found = self.variables[key]
+                return (
+                    list(found)
+                    if isinstance(
+                        found, set | frozenset | tuple | pd.Index | np.ndarray | pd.Series
+                    )
+                    else found
+                )
+            if expr.id in ("True", "False", "None"):
+                return {"True": True, "False": False, "None": None}[expr.id]
+        raise self.fail(expr, "Expected a literal (number, string, list) or an @variable")
+
+
+def parse_where(text: str, obj: str, *, variables: Mapping[str, Any] | None = None) -> Node:
+    """Parse a pandas-query style expression into a filter tree (nothing is evaluated).
+
+    >>> tree = parse_where("industry in ['Retail', 'Media'] and not ootb_executive_engagement",
+    ...                    "account")
+    >>> str(tree)
+    "industry in ['Retail', 'Media'] and ootb_executive_engagement != True"
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidFilterError("where= must be a non-empty string.")
+    return _WhereParser(text, obj, variables or {}).parse()
+
+
+def iter_conditions(node: Node) -> Iterator[Condition]:
+    """Every :class:`Condition` in a tree, depth first."""
+    yield from node.attributes()

@@ -1,0 +1,202 @@
+"""A prepared export request: resolved columns, checked filter, sort, and its exact payload.
+
+>>> import bspandas as bs
+>>> q = bs.Query("account", ["ootb_account_name", ("ootb_emails_sent", "last_30_days")],
+...              where="ootb_churn_risk_score >= 70", sort=("ootb_churn_risk_score", "desc"))
+>>> q.payload()["columns"][1]
+{'slug': 'ootb_emails_sent', 'variation_id': 'ootb_emails_sent_last_30_days'}
+>>> q.payload()["sort"]
+[{'attribute': {'slug': 'ootb_churn_risk_score'}, 'direction': 'desc'}]
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from bspandas.catalog import store
+from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
+from bspandas.errors import InvalidColumnsError, QueryError
+from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter
+
+__all__ = ["Query", "caller_variables"]
+
+Direction = Literal["asc", "desc"]
+
+
+def caller_variables(depth: int = 2) -> dict[str, Any]:
+    """Globals and locals of the caller's caller, for ``@name`` in ``where=`` strings."""
+    frame = sys._getframe(depth)
+    try:
+        return {**frame.f_globals, **frame.f_locals}
+    finally:
+        del frame
+
+
+def _prune(node: Node) -> Node | None:
+    """The part of a filter the server applies: conditions on attributes it ignores
+    (``Metric.filterable`` false, such as owner filters on opportunities) are taken out.
+    ``None`` means "no constraint". An ``$or`` that contains such a condition cannot be
+    narrowed on the server at all, so it is taken out whole (and applied locally)."""
+    if isinstance(node, Condition):
+        return node if node.column.metric.filterable else None
+    kept = [_prune(child) for child in node.children]
+    if isinstance(node, AnyOf):
+        return None if any(k is None for k in kept) else AnyOf(tuple(k for k in kept if k))
+    remaining = tuple(k for k in kept if k is not None)
+    if not remaining:
+        return None
+    return remaining[0] if len(remaining) == 1 else AllOf(remaining)
+
+
+def _sort_item(spec: Any, obj: str) -> tuple[Column, Direction]:
+    direction: str = "asc"
+    target = spec
+    if isinstance(spec, tuple | list) and len(spec) == 2 and spec[1] in ("asc", "desc"):
+        target, direction = spec[0], spec[1]
+    elif isinstance(spec, str) and spec.startswith("-"):
+        target, direction = spec[1:], "desc"
+    if isinstance(target, str):
+        found = parse_name(target, obj)
+        if found is not None and found[1] is not None:
+            target = (found[0].slug, found[1])
+        elif found is not None:
+            target = found[0].slug
+    (column,) = resolve_one(target, obj)
+    return column, "desc" if direction == "desc" else "asc"
+
+
+class Query:
+    """A checked export request for one object. Nothing is sent until it is read.
+
+    ``columns`` accepts slugs, variation ids, ``(slug, period)``, ``(slug, [periods])`` and
+    API dicts; ``variations`` adds ``{slug: [periods]}``; ``where`` (pandas-query string)
+    and ``filter`` (API dict or simple dict) are combined with ``and``; ``sort`` takes a
+    slug, ``(slug, "desc")``, ``"-slug"`` or a list of those.
+    """
+
+    def __init__(
+        self,
+        object: str,
+        columns: Any = None,
+        *,
+        where: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        sort: Any = None,
+        variations: Mapping[str, Sequence[str] | str] | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.object = store.check_object(object)
+        self.columns: list[Column] = resolve(columns, self.object, variations=variations)
+        if not self.columns:
+            raise InvalidColumnsError(
+                "No columns asked for. Pass columns=[...]; "
+                f"bspandas.catalog.metrics({self.object!r}) lists them."
+            )
+        names = {c.name for c in self.columns}
+        collisions = [
+            o.name
+            for c in self.columns
+            for o in c.outputs()
+            if o.name != c.name and o.name in names
+        ]
+        if collisions:
+            raise InvalidColumnsError(
+                f"{', '.join(collisions)} would appear twice: once as its own slug and once as "
+                "part of an expanded column. Ask for one of them."
+            )
+        if where is not None and variables is None:
+            variables = caller_variables()
+        nodes: list[Node] = []
+        if where is not None:
+            nodes.append(parse_filter(where, self.object, variables=variables))
+        if filter is not None:
+            nodes.append(parse_filter(filter, self.object))
+        self.filter: Node | None = (
+            None
+            if not nodes
+            else nodes[0]
+            if len(nodes) == 1
+            else parse_filter(AllOf(tuple(nodes)), self.object)
+        )
+        self.sort: list[tuple[Column, Direction]] = self._sort(sort)
+        self.server_filter: Node | None = None if self.filter is None else _prune(self.filter)
+        local = self.filter is not None and self.server_filter != self.filter
+        #: The filter applied locally after download (parts the server would ignore).
+        self.local_filter: Node | None = self.filter if local else None
+        wanted = {c.name for c in self.columns}
+        hidden: dict[str, Column] = {}
+        if self.local_filter is not None:
+            for condition in self.local_filter.attributes():
+                if condition.column.name not in wanted:
+                    hidden.setdefault(condition.column.name, condition.column)
+        #: Columns fetched only to apply :attr:`local_filter`, dropped from the result.
+        self.hidden: list[Column] = list(hidden.values())
+
+    def _sort(self, sort: Any) -> list[tuple[Column, Direction]]:
+        if sort is None:
+            return []
+        items = [sort] if isinstance(sort, str) or _is_pair(sort) else sort
+        if not isinstance(items, Sequence):
+            raise QueryError(
+                f"sort= takes a slug, (slug, 'asc'|'desc') or a list of them, got {sort!r}."
+            )
+        return [_sort_item(item, self.object) for item in items]
+
+    @property
+    def request_columns(self) -> list[Column]:
+        """Columns sent to the server: the requested ones, then the hidden ones."""
+        return [*self.columns, *self.hidden]
+
+    def outputs(self) -> list[Output]:
+        """Every frame column the answer should have, in order (hidden ones last)."""
+        return [o for c in self.request_columns for o in c.outputs()]
+
+    def payload(self) -> dict[str, Any]:
+        """The exact JSON body of the export request."""
+        body: dict[str, Any] = {
+            "object": self.object,
+            "columns": [c.api() for c in self.request_columns],
+        }
+        if self.server_filter is not None:
+            body["filter"] = self.server_filter.to_api()
+        if self.sort:
+            body["sort"] = [
+                {"attribute": _attribute(column), "direction": direction}
+                for column, direction in self.sort
+            ]
+        return body
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The payload as JSON text."""
+        return json.dumps(self.payload(), indent=indent)
+
+    def __repr__(self) -> str:
+        where = f", where={str(self.filter)!r}" if self.filter is not None else ""
+        return f"Query({self.object!r}, {len(self.columns)} columns{where})\n{self.to_json()}"
+
+    def _repr_html_(self) -> str:
+        notes = ""
+        if self.local_filter is not None:
+            notes = (
+                "<p>Applied locally after download (the API ignores it): "
+                f"<code>{html.escape(str(self.local_filter))}</code></p>"
+            )
+        return (
+            f"<p><b>bspandas.Query</b> on <code>{html.escape(self.object)}</code>: "
+            f"{len(self.columns)} columns</p>{notes}<pre>{html.escape(self.to_json())}</pre>"
+        )
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and value[1] in ("asc", "desc")
+
+
+def _attribute(column: Column) -> dict[str, str]:
+    attribute = {"slug": column.slug}
+    if column.variation_id is not None:
+        attribute["variation_id"] = column.variation_id
+    return attribute

@@ -1,0 +1,521 @@
+"""``read_query``: one call from a question to a typed, validated DataFrame.
+
+>>> import bspandas as bs
+>>> bs.read_query("account", ["ootb_account_name", ("ootb_emails_sent", "last_30_days")],
+...               where="ootb_churn_risk_score >= 70", dry_run=True)["filter"]
+{'attribute': {'slug': 'ootb_churn_risk_score'}, 'clause': {'$gte': 70}}
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import pandas as pd
+
+from bspandas.cache import Cache, as_cache
+from bspandas.catalog import store
+from bspandas.catalog.resolve import Column, Output
+from bspandas.client import Body, Client, default_client
+from bspandas.dtypes import BACKENDS, Backend
+from bspandas.errors import (
+    IgnoredFilterError,
+    IgnoredFilterWarning,
+    MissingColumnsError,
+    MissingColumnsWarning,
+    QueryError,
+    ValidationWarning,
+)
+from bspandas.filters import Node
+from bspandas.parse import Answer, ConversionError, HeaderPlan, iter_answer, read_answer
+from bspandas.query import Query, caller_variables
+from bspandas.schema import schema_for, validate_frame
+
+__all__ = ["read_query"]
+
+OnMissing = Literal["raise", "warn", "ignore"]
+OnIgnored = Literal["warn", "raise", "apply"]
+Validate = bool | Literal["warn", "raise"]
+
+
+def _check_options(
+    dtype_backend: str, validate: Any, on_missing: str, on_ignored_filter: str, chunksize: Any
+) -> None:
+    if dtype_backend not in BACKENDS:
+        raise QueryError(f"dtype_backend must be one of {BACKENDS}, got {dtype_backend!r}.")
+    if validate not in (True, False, "warn", "raise"):
+        raise QueryError(f"validate must be True, False, 'warn' or 'raise', got {validate!r}.")
+    if on_missing not in ("raise", "warn", "ignore"):
+        raise QueryError(f"on_missing must be 'raise', 'warn' or 'ignore', got {on_missing!r}.")
+    if on_ignored_filter not in ("warn", "raise", "apply"):
+        raise QueryError(
+            f"on_ignored_filter must be 'warn', 'raise' or 'apply', got {on_ignored_filter!r}."
+        )
+    if chunksize is not None and (
+        isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1
+    ):
+        raise QueryError(f"chunksize must be a positive integer, got {chunksize!r}.")
+
+
+def _describe_missing(columns: Sequence[Column]) -> list[str]:
+    return [
+        c.slug if c.variation_id is None else f"{c.slug} (variation {c.variation_id})"
+        for c in columns
+    ]
+
+
+class _Reader:
+    """The state of one read: query, options, and the steps after the download."""
+
+    def __init__(
+        self,
+        query: Query,
+        client: Client,
+        *,
+        dtype_backend: Backend,
+        dtypes: Mapping[str, Any] | None,
+        validate: Validate,
+        on_missing: OnMissing,
+        on_ignored_filter: OnIgnored,
+        progress: bool | None,
+    ) -> None:
+        self.query = query
+        self.client = client
+        self.dtype_backend = dtype_backend
+        self.dtypes = dict(dtypes or {})
+        self.validate = validate
+        self.on_missing = on_missing
+        self.on_ignored_filter = on_ignored_filter
+        self.progress = progress
+        requested = {o.name for c in query.columns for o in c.outputs()}
+        unknown = [name for name in self.dtypes if name not in requested]
+        if unknown:
+            raise QueryError(
+                f"dtypes= names columns that are not requested: {', '.join(unknown)}. "
+                f"Requested: {', '.join(sorted(requested))}."
+            )
+
+    # -- header -------------------------------------------------------------------------------
+
+    def check_header(self, plan: HeaderPlan) -> None:
+        """Stop before the rows arrive when requested columns were dropped (and say which)."""
+        hidden = {c.name for c in self.query.hidden}
+        missing_hidden = [c for c in plan.missing if c.name in hidden]
+        if missing_hidden:
+            raise MissingColumnsError(
+                _describe_missing(missing_hidden),
+                detail="They were added to apply a filter the API ignores; that is now impossible.",
+            )
+        if plan.missing and self.on_missing == "raise":
+            raise MissingColumnsError(_describe_missing(plan.missing))
+        if plan.mismatched:
+            from bspandas.errors import HeaderMismatchWarning
+
+            pairs = "; ".join(
+                f"{o.name}: expected {o.label!r}, got {label!r}" for o, label in plan.mismatched
+            )
+            warnings.warn(
+                f"Header labels differ from the catalog's (columns mapped by position): {pairs}.",
+                HeaderMismatchWarning,
+                stacklevel=6,
+            )
+
+    def report_missing(self, plan: HeaderPlan) -> None:
+        if plan.missing and self.on_missing == "warn":
+            warnings.warn(
+                f"The server dropped {len(plan.missing)} requested column(s): "
+                f"{', '.join(_describe_missing(plan.missing))}. The frame has the others. "
+                "The Query API drops slugs and variations this tenant does not know.",
+                MissingColumnsWarning,
+                stacklevel=4,
+            )
+
+    # -- body ---------------------------------------------------------------------------------
+
+    def _bar(self, body: Body) -> Any:
+        enabled = self.progress
+        if enabled is None:
+            enabled = _interactive()
+        if not enabled:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            total=body.length,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"{self.query.object} export",
+            delay=0.0 if self.progress else 1.0,
+            leave=True,
+        )
+
+    def chunks(self, body: Body, bar: Any) -> Iterable[bytes]:
+        if bar is None:
+            return body
+        return _ProgressBody(body, bar)
+
+    def download(self, as_text: frozenset[str]) -> Answer:
+        def consume(body: Body) -> Answer:
+            bar = self._bar(body)
+            try:
+                answer = read_answer(
+                    self.chunks(body, bar),
+                    self.query.request_columns,
+                    dtype_backend=self.dtype_backend,
+                    as_text=as_text,
+                    on_header=self.check_header,
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            if bar is not None:
+                bar.set_postfix(rows=len(answer.frame))
+            return answer
+
+        return self.client.export(self.query.payload(), consume)
+
+    def fetch(self) -> tuple[pd.DataFrame, HeaderPlan]:
+        """Download (retrying columns that hold values of the wrong type as text)."""
+        as_text: frozenset[str] = frozenset()
+        while True:
+            try:
+                answer = self.download(as_text)
+            except ConversionError as exc:
+                if exc.name in as_text:
+                    raise
+                warnings.warn(
+                    f"{exc} It is read again as text so no value is lost; validation will "
+                    "report the cells.",
+                    ValidationWarning,
+                    stacklevel=3,
+                )
+                as_text = as_text | {exc.name}
+                continue
+            return answer.frame, answer.plan
+
+    # -- after the download ----------------------------------------------------------------------
+
+    def finish(self, frame: pd.DataFrame, plan: HeaderPlan, fetched_at: str) -> pd.DataFrame:
+        query = self.query
+        self.report_missing(plan)
+        if query.local_filter is not None:
+            mask = query.local_filter.evaluate(frame).fillna(False).astype(bool)
+            frame = frame.loc[mask.to_numpy()]
+        if query.server_filter is not None:
+            frame = self.check_ignored(frame, query.server_filter)
+        if query.hidden:
+            drop = [o.name for c in query.hidden for o in c.outputs() if o.name in frame.columns]
+            frame = frame.drop(columns=drop)
+        frame = frame.reset_index(drop=True)
+        if self.dtypes:
+            frame = frame.astype(self.dtypes)
+        frame.attrs["backstory"] = {
+            "object": query.object,
+            "payload": copy.deepcopy(query.payload()),
+            "host": self.client.host,
+            "fetched_at": fetched_at,
+            "rows": len(frame),
+            "catalog_version": store.version(),
+            "dtype_backend": self.dtype_backend,
+            "where": None if query.filter is None else str(query.filter),
+        }
+        self.check_schema(frame)
+        return frame
+
+    def check_ignored(self, frame: pd.DataFrame, node: Node) -> pd.DataFrame:
+        """Rows that violate the filter sent prove the server ignored (part of) it."""
+        verdict = node.evaluate(frame)
+        violating = (verdict == False).fillna(False).astype(bool)  # noqa: E712 (nullable mask)
+        count = int(violating.sum())
+        if not count:
+            return frame
+        culprits = [
+            str(c)
+            for c in node.attributes()
+            if c.name in frame.columns
+            and bool((c.evaluate(frame[violating.to_numpy()]) == False).fillna(False).any())  # noqa: E712
+        ]
+        what = "; ".join(culprits) or str(node)
+        message = (
+            f"The server returned {count} of {len(frame)} rows that do not satisfy {what}: it "
+            "ignored that filter (the Query API ignores some filters without an error)."
+        )
+        if self.on_ignored_filter == "raise":
+            raise IgnoredFilterError(message)
+        if self.on_ignored_filter == "apply":
+            return frame.loc[~violating.to_numpy()]
+        warnings.warn(
+            message + ' They are kept; pass on_ignored_filter="apply" to drop them or "raise" '
+            "to stop.",
+            IgnoredFilterWarning,
+            stacklevel=4,
+        )
+        return frame
+
+    def check_schema(self, frame: pd.DataFrame) -> None:
+        if self.validate is False:
+            return
+        names = [
+            o.name for o in self.outputs() if o.name in frame.columns and o.name not in self.dtypes
+        ]
+        schema = schema_for(self.query.object, names, dtype_backend=self.dtype_backend)
+
+        def report(summary: str, cases: pd.DataFrame) -> None:
+            warnings.warn(
+                f"{summary} Pass validate=False to skip validation, or validate='raise' to stop.",
+                ValidationWarning,
+                stacklevel=5,
+            )
+
+        on_fail: Literal["raise", "return"] = "return" if self.validate == "warn" else "raise"
+        validate_frame(frame[names], schema, on_fail=on_fail, report=report)
+
+    def outputs(self) -> list[Output]:
+        return [o for c in self.query.columns for o in c.outputs()]
+
+
+class _ProgressBody:
+    """Iterates a body, advancing a progress bar; keeps ``terminated`` visible."""
+
+    def __init__(self, body: Body, bar: Any) -> None:
+        self.body = body
+        self.bar = bar
+
+    @property
+    def terminated(self) -> bool:
+        return self.body.terminated
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.body:
+            self.bar.update(len(chunk))
+            yield chunk
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    stream = sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@overload
+def read_query(
+    object: str | Query,
+    columns: Any = ...,
+    *,
+    where: str | None = ...,
+    filter: Mapping[str, Any] | None = ...,
+    sort: Any = ...,
+    variations: Mapping[str, Sequence[str] | str] | None = ...,
+    client: Client | None = ...,
+    dtype_backend: Backend = ...,
+    dtypes: Mapping[str, Any] | None = ...,
+    validate: Validate = ...,
+    on_missing: OnMissing = ...,
+    on_ignored_filter: OnIgnored = ...,
+    chunksize: None = ...,
+    progress: bool | None = ...,
+    cache: bool | str | Path | Cache | None = ...,
+    dry_run: Literal[True],
+) -> dict[str, Any]: ...
+
+
+@overload
+def read_query(
+    object: str | Query,
+    columns: Any = ...,
+    *,
+    where: str | None = ...,
+    filter: Mapping[str, Any] | None = ...,
+    sort: Any = ...,
+    variations: Mapping[str, Sequence[str] | str] | None = ...,
+    client: Client | None = ...,
+    dtype_backend: Backend = ...,
+    dtypes: Mapping[str, Any] | None = ...,
+    validate: Validate = ...,
+    on_missing: OnMissing = ...,
+    on_ignored_filter: OnIgnored = ...,
+    chunksize: int,
+    progress: bool | None = ...,
+    cache: None = ...,
+    dry_run: Literal[False] = ...,
+) -> Iterator[pd.DataFrame]: ...
+
+
+@overload
+def read_query(
+    object: str | Query,
+    columns: Any = ...,
+    *,
+    where: str | None = ...,
+    filter: Mapping[str, Any] | None = ...,
+    sort: Any = ...,
+    variations: Mapping[str, Sequence[str] | str] | None = ...,
+    client: Client | None = ...,
+    dtype_backend: Backend = ...,
+    dtypes: Mapping[str, Any] | None = ...,
+    validate: Validate = ...,
+    on_missing: OnMissing = ...,
+    on_ignored_filter: OnIgnored = ...,
+    chunksize: None = ...,
+    progress: bool | None = ...,
+    cache: bool | str | Path | Cache | None = ...,
+    dry_run: Literal[False] = ...,
+) -> pd.DataFrame: ...
+
+
+def read_query(
+    object: str | Query,
+    columns: Any = None,
+    *,
+    where: str | None = None,
+    filter: Mapping[str, Any] | None = None,
+    sort: Any = None,
+    variations: Mapping[str, Sequence[str] | str] | None = None,
+    client: Client | None = None,
+    dtype_backend: Backend = "numpy_nullable",
+    dtypes: Mapping[str, Any] | None = None,
+    validate: Validate = "warn",
+    on_missing: OnMissing = "raise",
+    on_ignored_filter: OnIgnored = "warn",
+    chunksize: int | None = None,
+    progress: bool | None = None,
+    cache: bool | str | Path | Cache | None = None,
+    dry_run: bool = False,
+) -> pd.DataFrame | Iterator[pd.DataFrame] | dict[str, Any]:
+    """Read metrics of one object into a typed DataFrame.
+
+    ``object`` is ``"account"``, ``"opportunity"``, ``"user"``, ``"activity"`` (or a
+    prepared :class:`bspandas.Query`). ``columns`` are slugs, variation ids,
+    ``(slug, period)`` or ``(slug, [periods])``; ``variations={slug: [periods]}`` adds more.
+    ``where=`` is a pandas-query string (``@name`` reads a Python variable), ``filter=`` an
+    API or simple dict. dtypes come from the catalog (``dtypes=`` overrides); the result is
+    validated against the catalog schema (``validate="warn"``). Columns the server drops
+    raise :class:`bspandas.MissingColumnsError` (``on_missing``); rows that prove the server
+    ignored a filter warn (``on_ignored_filter``). ``chunksize=`` gives an iterator of frames
+    with identical dtypes, ``cache=`` stores answers as Parquet, ``dry_run=True`` returns
+    the exact JSON payload without sending anything.
+    """
+    _check_options(dtype_backend, validate, on_missing, on_ignored_filter, chunksize)
+    if isinstance(object, Query):
+        if any(v is not None for v in (columns, where, filter, sort, variations)):
+            raise QueryError(
+                "read_query(query) takes a prepared Query as is: pass columns, where, filter, "
+                "sort and variations to Query(...) instead."
+            )
+        query = object
+    else:
+        variables = caller_variables() if where is not None else None
+        query = Query(
+            object,
+            columns,
+            where=where,
+            filter=filter,
+            sort=sort,
+            variations=variations,
+            variables=variables,
+        )
+    if dry_run:
+        return copy.deepcopy(query.payload())
+    reader = _Reader(
+        query,
+        client or default_client(),
+        dtype_backend=dtype_backend,
+        dtypes=dtypes,
+        validate=validate,
+        on_missing=on_missing,
+        on_ignored_filter=on_ignored_filter,
+        progress=progress,
+    )
+    if chunksize is not None:
+        if cache:
+            raise QueryError("cache= cannot be combined with chunksize=: read whole to cache.")
+        return _iterate(reader, chunksize)
+    store_in = as_cache(cache)
+    key = ""
+    if store_in is not None:
+        key = store_in.key(
+            host=reader.client.host,
+            tenant=reader.client.client_id,
+            payload=query.payload(),
+            extra=f"{store.version()}|{dtype_backend}",
+        )
+        hit = store_in.load(key)
+        if hit is not None:
+            frame, meta = hit
+            plan = HeaderPlan(
+                [o for o in query.outputs() if o.name in frame.columns],
+                [c for c in query.request_columns if c.name in meta.get("missing", [])],
+            )
+            return reader.finish(
+                _restore(frame, plan.outputs, dtype_backend), plan, meta["fetched_at"]
+            )
+    frame, plan = reader.fetch()
+    fetched_at = _now()
+    if store_in is not None:
+        store_in.store(
+            key,
+            frame,
+            {
+                "fetched_at": fetched_at,
+                "missing": [c.name for c in plan.missing],
+                "rows": len(frame),
+            },
+        )
+    return reader.finish(frame, plan, fetched_at)
+
+
+def _restore(frame: pd.DataFrame, outputs: Sequence[Output], backend: Backend) -> pd.DataFrame:
+    """Parquet gives list cells back as arrays: make them lists again."""
+    if backend == "numpy_nullable":
+        for output in outputs:
+            if output.part.type == "list" and output.name in frame.columns:
+                frame[output.name] = pd.Series(
+                    [None if v is None else list(v) for v in frame[output.name]],
+                    index=frame.index,
+                    dtype="object",
+                )
+    return frame
+
+
+def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
+    query = reader.query
+    fetched_at = _now()
+    with reader.client.stream(query.payload()) as body:
+        bar = reader._bar(body)
+        try:
+            first = True
+            position = 0
+            plan_holder: list[HeaderPlan] = []
+
+            def on_header(plan: HeaderPlan) -> None:
+                reader.check_header(plan)
+                plan_holder.append(plan)
+
+            for chunk in iter_answer(
+                reader.chunks(body, bar),
+                query.request_columns,
+                chunksize,
+                dtype_backend=reader.dtype_backend,
+                on_header=on_header,
+            ):
+                plan = plan_holder[0]
+                if not first:
+                    plan = HeaderPlan(plan.outputs)  # report dropped columns once
+                first = False
+                finished = reader.finish(chunk, plan, fetched_at)
+                yield finished.set_axis(pd.RangeIndex(position, position + len(finished)))
+                position += len(finished)
+        finally:
+            if bar is not None:
+                bar.close()

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bspandas.config import check_base_url, resolve_credentials
+from bspandas.errors import ConfigurationError, InsecureConfigWarning, MissingCredentialsError
+
+ENV = {
+    "BACKSTORY_CLIENT_ID": "env-id",
+    "BACKSTORY_CLIENT_SECRET": "env-secret-value",
+    "BACKSTORY_BASE_URL": "https://example.test",
+}
+
+
+def write_config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    os.chmod(path, mode)
+    return path
+
+
+def test_arguments_win_over_environment() -> None:
+    creds = resolve_credentials("arg-id", "arg-secret", environ=ENV)
+    assert creds.client_id == "arg-id"
+    assert creds.base_url == "https://example.test"
+    assert creds.sources["base_url"] == "environment variable BACKSTORY_BASE_URL"
+
+
+def test_environment_then_file(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path, '[default]\nclient_id = "file-id"\nclient_secret = "file-secret"\n'
+    )
+    creds = resolve_credentials(environ={"BACKSTORY_CONFIG": str(path)})
+    assert (creds.client_id, creds.base_url) == ("file-id", "https://api.people.ai")
+    assert str(path) in creds.sources["client_secret"]
+
+
+def test_profiles(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        '[default]\nclient_id="a"\nclient_secret="b"\n[staging]\nclient_id="c"\nclient_secret="d"\n',
+    )
+    assert resolve_credentials(config_file=path, profile="staging", environ={}).client_id == "c"
+    with pytest.raises(ConfigurationError, match="no \\[prod\\] profile"):
+        resolve_credentials(config_file=path, profile="prod", environ={})
+
+
+def test_missing_credentials_list_every_place(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    with pytest.raises(MissingCredentialsError) as info:
+        resolve_credentials(environ=env)
+    message = str(info.value)
+    assert "client_id=" in message
+    assert "BACKSTORY_CLIENT_ID" in message
+    assert str(tmp_path / "bspandas" / "config.toml") in message
+    assert info.value.missing == ["client_id", "client_secret"]
+
+
+def test_readable_config_file_warns(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'client_id = "a"\nclient_secret = "b"\n', mode=0o644)
+    with pytest.warns(InsecureConfigWarning, match="chmod 600"):
+        resolve_credentials(config_file=path, environ={})
+
+
+def test_secret_never_in_repr() -> None:
+    creds = resolve_credentials("id", "super-secret-123", environ={})
+    assert "super-secret-123" not in repr(creds)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.people.ai", "ftp://x", "not a url", "http://10.0.0.1:8080"],
+)
+def test_plain_http_is_refused_except_loopback(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9", "http://localhost:80/", "https://api.people.ai"]
+)
+def test_allowed_base_urls(url: str) -> None:
+    assert check_base_url(url) == url.rstrip("/")

@@ -1,0 +1,242 @@
+"""The filter grammar: three spellings, one tree, checked values, API output, local evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bspandas.errors import InvalidFilterError, InvalidVariationError, UnknownMetricError
+from bspandas.filters import parse_filter, parse_where
+
+ACCOUNT = "account"
+
+
+def api(text: str, **variables: object) -> object:
+    return parse_where(text, ACCOUNT, variables=variables).to_api()
+
+
+def leaf(slug: str, clause: dict[str, object], variation: str | None = None) -> dict[str, object]:
+    attribute = {"slug": slug} if variation is None else {"slug": slug, "variation_id": variation}
+    return {"attribute": attribute, "clause": clause}
+
+
+def test_the_three_spellings_give_the_same_payload() -> None:
+    expected = {
+        "$and": [
+            leaf("ootb_churn_risk_score", {"$gte": 70}),
+            leaf("industry", {"$in": ["Technology", "Retail"]}),
+        ]
+    }
+    where = "ootb_churn_risk_score >= 70 and industry in ['Technology', 'Retail']"
+    simple = {"ootb_churn_risk_score": {"$gte": 70}, "industry": ["Technology", "Retail"]}
+    assert parse_where(where, ACCOUNT).to_api() == expected
+    assert parse_filter(simple, ACCOUNT).to_api() == expected
+    assert parse_filter(expected, ACCOUNT).to_api() == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("ootb_churn_risk_score == 5", {"$eq": 5}),
+        ("ootb_churn_risk_score != 5", {"$ne": 5}),
+        ("ootb_churn_risk_score > 5", {"$gt": 5}),
+        ("ootb_churn_risk_score <= 5.5", {"$lte": 5.5}),
+        ("5 < ootb_churn_risk_score", {"$gt": 5}),
+        ("ootb_churn_risk_score in [1, 2]", {"$in": [1, 2]}),
+        ("ootb_churn_risk_score not in (1, 2)", {"$nin": [1, 2]}),
+        ("ootb_churn_risk_score == [1, 2]", {"$in": [1, 2]}),
+        ("ootb_churn_risk_score.isna()", {"$exists": False}),
+        ("ootb_churn_risk_score.notna()", {"$exists": True}),
+        ("ootb_churn_risk_score == None", {"$exists": False}),
+        ("ootb_churn_risk_score.between(10, 20)", {"$gte": 10, "$lte": 20}),
+        ("ootb_churn_risk_score.isin([3])", {"$in": [3]}),
+        ("-1 < ootb_churn_risk_score", {"$gt": -1}),
+    ],
+)
+def test_where_operators(text: str, clause: dict[str, object]) -> None:
+    assert api(text) == leaf("ootb_churn_risk_score", clause)
+
+
+def test_string_methods_become_regex() -> None:
+    assert api("ootb_account_name.str.contains('Acme')") == leaf(
+        "ootb_account_name", {"$regex": "Acme"}
+    )
+    assert api("ootb_account_name.str.startswith('A.')") == leaf(
+        "ootb_account_name", {"$regex": r"^A\."}
+    )
+    assert api("ootb_account_name.str.endswith('Inc')") == leaf(
+        "ootb_account_name", {"$regex": "Inc$"}
+    )
+    assert api("ootb_account_name.str.contains('a.b', regex=False, case=False)") == leaf(
+        "ootb_account_name", {"$regex": r"(?i)a\.b"}
+    )
+
+
+def test_range_on_one_attribute_becomes_one_clause() -> None:
+    expected = leaf("ootb_churn_risk_score", {"$gte": 70, "$lt": 90})
+    assert api("ootb_churn_risk_score >= 70 and ootb_churn_risk_score < 90") == expected
+    assert api("70 <= ootb_churn_risk_score < 90") == expected
+    nested = {
+        "$and": [{"ootb_churn_risk_score": {"$gte": 70}}, {"ootb_churn_risk_score": {"$lt": 90}}]
+    }
+    assert parse_filter(nested, ACCOUNT).to_api() == expected
+
+
+def test_tighter_bounds_win_and_contradictions_fail() -> None:
+    assert api("ootb_churn_risk_score > 10 and ootb_churn_risk_score > 20") == leaf(
+        "ootb_churn_risk_score", {"$gt": 20}
+    )
+    with pytest.raises(InvalidFilterError, match="can never hold"):
+        api("ootb_churn_risk_score > 50 and ootb_churn_risk_score < 10")
+    with pytest.raises(InvalidFilterError, match="can never hold"):
+        api("industry == 'A' and industry == 'B'")
+
+
+def test_or_and_not_push_down() -> None:
+    assert api("not (industry == 'A' or ootb_churn_risk_score < 3)") == {
+        "$and": [leaf("industry", {"$ne": "A"}), leaf("ootb_churn_risk_score", {"$gte": 3})]
+    }
+    assert api("(industry == 'A') | (industry == 'B')") == {
+        "$or": [leaf("industry", {"$eq": "A"}), leaf("industry", {"$eq": "B"})]
+    }
+    assert api("~ootb_executive_engagement") == leaf("ootb_executive_engagement", {"$ne": True})
+
+
+def test_dates_become_epoch_milliseconds() -> None:
+    clause = {"$gte": 1767225600000, "$lt": 1772323200000}
+    assert api(
+        "ootb_last_activity_date >= '2026-01-01' and ootb_last_activity_date < @end",
+        end=dt.date(2026, 3, 1),
+    ) == leaf("ootb_last_activity_date", clause)
+    stamp = pd.Timestamp("2026-01-01T01:00:00", tz="Europe/Paris")
+    assert api("ootb_last_activity_date > @t", t=stamp) == leaf(
+        "ootb_last_activity_date", {"$gt": 1767225600000}
+    )
+    assert api("ootb_last_activity_date > @t", t=np.datetime64("2026-01-01")) == leaf(
+        "ootb_last_activity_date", {"$gt": 1767225600000}
+    )
+    assert parse_filter(
+        {"ootb_last_activity_date": {"$gte": "2026-01-01"}}, ACCOUNT
+    ).to_api() == leaf("ootb_last_activity_date", {"$gte": 1767225600000})
+
+
+def test_within_takes_a_time_range() -> None:
+    assert api("ootb_last_activity_date.within('this_quarter')") == leaf(
+        "ootb_last_activity_date", {"$within": {"$ref": "time_ranges.this_quarter"}}
+    )
+    api_dict = leaf("ootb_last_activity_date", {"$within": {"$ref": "time_ranges.last_90_days"}})
+    assert parse_filter(api_dict, ACCOUNT).to_api() == api_dict
+
+
+def test_variation_ids_in_filters() -> None:
+    assert api("ootb_emails_sent_last_30_days > 3") == leaf(
+        "ootb_emails_sent", {"$gt": 3}, "ootb_emails_sent_last_30_days"
+    )
+    pct = parse_where("ootb_account_percentage_emails_inbound_last_90_days > 50", ACCOUNT)
+    assert pct.to_api()["attribute"]["variation_id"] == (  # type: ignore[index]
+        "ootb_account_percentage_emails_inbound_last_90_days_last_90_days"
+    )
+
+
+def test_expanded_attribute_filters_on_its_id() -> None:
+    assert api("ootb_account_original_owner_id == 7") == leaf(
+        "ootb_account_original_owner", {"$eq": 7}
+    )
+    assert parse_filter({"ootb_account_original_owner": 7}, ACCOUNT).to_api() == leaf(
+        "ootb_account_original_owner", {"$eq": 7}
+    )
+    with pytest.raises(InvalidFilterError, match="first column"):
+        api("ootb_account_original_owner_name == 'Jane'")
+
+
+def test_bare_string_attribute_is_fixed_before_sending() -> None:
+    # the live API answers 500 to {"attribute": "slug"}
+    fixed = parse_filter({"attribute": "industry", "clause": {"$eq": "A"}}, ACCOUNT).to_api()
+    assert fixed == leaf("industry", {"$eq": "A"})
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "message"),
+    [
+        ("ootb_churn_risk_score >= 'high'", InvalidFilterError, "compare it with a number"),
+        ("industry > 3", InvalidFilterError, "does not apply|compare it with a string"),
+        ("ootb_executive_engagement == 1", InvalidFilterError, "True or False"),
+        ("ootb_last_activity_date > 'soon'", InvalidFilterError, "date"),
+        ("industry ==", InvalidFilterError, "not a valid expression"),
+        ("industry == @missing", InvalidFilterError, "@missing is not defined"),
+        ("__import__('os').system('true')", InvalidFilterError, "Only column methods"),
+        ("industry.upper() == 'A'", InvalidFilterError, "column name"),
+        ("industry.upper()", InvalidFilterError, "Unsupported method"),
+        ("1 == 1", InvalidFilterError, "column name"),
+        ("ootb_emails_sent > 3", InvalidVariationError, "needs a period"),
+        ("ootb_emails_snt > 3", UnknownMetricError, "ootb_emails_sent"),
+        ("industry in []", InvalidFilterError, "empty list"),
+        ("ootb_account_name.str.contains('(')", InvalidFilterError, "regular expression"),
+        ("ootb_churn_risk_score > @x", InvalidFilterError, "finite"),
+    ],
+)
+def test_bad_where_strings_name_the_problem(text: str, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        parse_where(text, ACCOUNT, variables={"x": float("nan")})
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"attribute": {"slug": "industry"}},
+        {"attribute": {"slug": "industry"}, "clause": {"$like": "A"}},
+        {"$and": {"industry": "A"}},
+        {"$not": [{"industry": "A"}]},
+        {"industry": {"$in": "A"}},
+        {"attribute": {"slug": "industry"}, "clause": {}},
+        {},
+        {"ootb_churn_risk_score": {"$exists": "yes"}},
+    ],
+)
+def test_malformed_dicts(spec: dict[str, object]) -> None:
+    with pytest.raises(InvalidFilterError):
+        parse_filter(spec, ACCOUNT)
+
+
+def test_list_columns_cannot_be_filtered() -> None:
+    with pytest.raises(InvalidFilterError, match="no filter"):
+        parse_where("ootb_opportunity_owners == 'a'", "opportunity")
+
+
+def test_string_form_round_trips() -> None:
+    text = "(ootb_churn_risk_score >= 70 or industry == 'A') and ootb_account_domain.notna()"
+    tree = parse_where(text, ACCOUNT)
+    assert parse_where(str(tree), ACCOUNT) == tree
+
+
+def test_local_evaluation_follows_api_semantics() -> None:
+    frame = pd.DataFrame(
+        {
+            "ootb_churn_risk_score": pd.array([10.0, 80.0, None, 95.0], dtype="Float64"),
+            "industry": pd.array(["A", "B", "A", None], dtype="string"),
+            "ootb_last_activity_date": pd.to_datetime(
+                ["2026-01-01", "2026-02-01", None, "2026-03-01"], utc=True
+            ).astype("datetime64[ms, UTC]"),
+        }
+    )
+
+    def rows(text: str) -> list[int]:
+        mask = parse_where(text, ACCOUNT).evaluate(frame)
+        return [i for i, v in enumerate(mask.tolist()) if v is True]
+
+    assert rows("ootb_churn_risk_score >= 70") == [1, 3]
+    assert rows("ootb_churn_risk_score != 80") == [0, 2, 3]  # missing matches $ne
+    assert rows("industry not in ['A']") == [1, 3]  # missing matches $nin
+    assert rows("industry.isna()") == [3]
+    assert rows("ootb_churn_risk_score > 50 or industry == 'A'") == [0, 1, 2, 3]
+    assert rows("ootb_last_activity_date >= '2026-02-01'") == [1, 3]
+    assert rows("industry.str.contains('a', case=False)") == [0, 2]
+
+
+def test_absent_columns_evaluate_to_unknown() -> None:
+    frame = pd.DataFrame({"industry": pd.array(["A", "B"], dtype="string")})
+    mask = parse_where("industry == 'A' and ootb_churn_risk_score > 3", ACCOUNT).evaluate(frame)
+    assert mask.tolist() == [pd.NA, False]

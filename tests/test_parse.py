@@ -1,0 +1,158 @@
+"""Header mapping, completeness of streams and CSV to typed frames, without HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from bspandas.catalog import resolve
+from bspandas.errors import HeaderMismatchError, MissingColumnsError, TruncatedResponseError
+from bspandas.parse import ConversionError, iter_answer, match_header, read_answer
+
+
+class Stream:
+    """An iterable of chunks that says whether it ended with its terminating chunk."""
+
+    def __init__(self, chunks: list[bytes], terminated: bool = True) -> None:
+        self.chunks = chunks
+        self.terminated = terminated
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks
+
+
+def chop(data: bytes, size: int = 7) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+OPP = resolve(
+    ["ootb_opportunity_name", "ootb_opportunity_owner", "ootb_opportunity_amount"], "opportunity"
+)
+HEADER = (
+    b"Opportunity Name,Opportunity Owner (id),Opportunity Owner (name),"
+    b"Amount (amount),Amount (currency_iso_code)\n"
+)
+ROWS = b'"Acme, ""big"" deal",12,"Jane\nDoe",100.5,USD\nSmall,13,Joe,,EUR\n'
+
+
+def test_rows_parse_across_arbitrary_chunk_boundaries() -> None:
+    answer = read_answer(Stream(chop(HEADER + ROWS, 5)), OPP)
+    frame = answer.frame
+    assert list(frame.columns) == [
+        "ootb_opportunity_name",
+        "ootb_opportunity_owner_id",
+        "ootb_opportunity_owner_name",
+        "ootb_opportunity_amount",
+        "ootb_opportunity_amount_currency",
+    ]
+    assert frame.iloc[0, 0] == 'Acme, "big" deal'
+    assert frame.iloc[0, 2] == "Jane\nDoe"
+    assert frame["ootb_opportunity_owner_id"].tolist() == [12, 13]
+    assert pd.isna(frame.iloc[1, 3])
+    assert answer.terminated
+
+
+def test_missing_terminating_chunk_is_fine_when_rows_are_complete() -> None:
+    answer = read_answer(Stream([HEADER, ROWS], terminated=False), OPP)
+    assert len(answer.frame) == 2
+    assert not answer.terminated
+
+
+@pytest.mark.parametrize(
+    ("cut", "where"),
+    [
+        (ROWS[:-5], "middle of a row"),
+        (ROWS[:10], "quoted field"),
+        (ROWS[:29], "quoted field"),
+    ],
+)
+def test_cut_streams_are_refused(cut: bytes, where: str) -> None:
+    with pytest.raises(TruncatedResponseError, match=where):
+        read_answer(Stream([HEADER, cut], terminated=False), OPP)
+
+
+def test_empty_and_header_only_answers() -> None:
+    with pytest.raises(TruncatedResponseError, match="empty"):
+        read_answer(Stream([]), OPP)
+    frame = read_answer(Stream([HEADER]), OPP).frame
+    assert len(frame) == 0
+    assert frame.dtypes.astype(str).tolist() == ["string", "Int64", "string", "Float64", "string"]
+
+
+def test_dropped_columns_are_found_by_label() -> None:
+    columns = resolve(
+        [
+            "ootb_account_name",
+            ("ootb_account_count_of_meetings_standard", "last_30_days"),
+            ("ootb_account_count_of_emails_sent", "last_30_days"),
+        ],
+        "account",
+    )
+    plan = match_header(["Account Name", "Emails Sent (Last 30 Days)"], columns)
+    assert [c.name for c in plan.missing] == [
+        "ootb_account_count_of_meetings_standard_last_30_days"
+    ]
+    assert [o.name for o in plan.outputs] == [
+        "ootb_account_name",
+        "ootb_account_count_of_emails_sent_last_30_days",
+    ]
+
+
+def test_ambiguous_drops_name_every_candidate() -> None:
+    columns = resolve([("ootb_emails_sent", ["last_7_days", "last_30_days"])], "account")
+    with pytest.raises(MissingColumnsError) as info:
+        match_header(["Total emails"], columns)
+    assert info.value.ambiguous
+    assert info.value.missing == ["ootb_emails_sent_last_7_days", "ootb_emails_sent_last_30_days"]
+
+
+def test_period_in_label_resolves_unknown_labels() -> None:
+    columns = resolve([("ootb_emails_sent", ["last_7_days", "last_30_days"])], "account")
+    plan = match_header(["Total emails (Last 30 Days)"], columns)
+    assert [c.name for c in plan.missing] == ["ootb_emails_sent_last_7_days"]
+
+
+def test_more_columns_than_asked_is_an_error() -> None:
+    with pytest.raises(HeaderMismatchError, match="3 columns but 1"):
+        match_header(["a", "b", "c"], resolve(["industry"], "account"))
+
+
+def test_renamed_known_label_is_reported_not_fatal() -> None:
+    plan = match_header(["Company"], resolve(["ootb_account_name"], "account"))
+    assert [(o.name, label) for o, label in plan.mismatched] == [("ootb_account_name", "Company")]
+
+
+def test_wrong_type_names_the_column() -> None:
+    columns = resolve(["ootb_opportunity_name", "ootb_opportunity_engagement_level"], "opportunity")
+    data = b"Opportunity Name,Opportunity Engagement Level\nA,12\nB,high\n"
+    with pytest.raises(ConversionError, match="ootb_opportunity_engagement_level"):
+        read_answer(Stream([data]), columns)
+    frame = read_answer(
+        Stream([data]), columns, as_text=frozenset({"ootb_opportunity_engagement_level"})
+    ).frame
+    assert frame["ootb_opportunity_engagement_level"].tolist() == ["12", "high"]
+
+
+def test_chunks_have_identical_dtypes_and_concatenate() -> None:
+    body = HEADER + ROWS * 5
+    whole = read_answer(Stream([body]), OPP).frame
+    parts = list(iter_answer(Stream(chop(body, 11)), OPP, 3))
+    assert [len(p) for p in parts] == [3, 3, 3, 1]
+    assert all((p.dtypes == whole.dtypes).all() for p in parts)
+    pd.testing.assert_frame_equal(pd.concat(parts), whole)
+
+
+def test_chunked_read_raises_after_delivering_complete_rows() -> None:
+    body = HEADER + ROWS * 5
+    stream = Stream([body[:-4]], terminated=False)
+    seen: list[int] = []
+
+    def consume() -> None:
+        for part in iter_answer(stream, OPP, 4):
+            seen.append(len(part))
+
+    with pytest.raises(TruncatedResponseError, match="rows delivered"):
+        consume()
+    assert seen == [4, 4]

@@ -1,0 +1,132 @@
+"""Query: resolved columns, filter, sort and the exact payload."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import bspandas as bs
+from bspandas.errors import InvalidColumnsError, QueryError, UnknownObjectError
+
+
+def test_payload_is_the_documented_json() -> None:
+    query = bs.Query(
+        "account",
+        ["ootb_account_name", ("ootb_account_count_of_meetings_standard", "last_30_days")],
+        filter={
+            "ootb_account_engagement_level": {"$gte": 50},
+            "ootb_account_type": ["Customer", "Partner"],
+        },
+        sort="ootb_account_name",
+    )
+    assert query.payload() == {
+        "object": "account",
+        "columns": [
+            {"slug": "ootb_account_name"},
+            {
+                "slug": "ootb_account_count_of_meetings_standard",
+                "variation_id": "ootb_account_count_of_meetings_standard_last_30_days",
+            },
+        ],
+        "filter": {
+            "$and": [
+                {"attribute": {"slug": "ootb_account_engagement_level"}, "clause": {"$gte": 50}},
+                {
+                    "attribute": {"slug": "ootb_account_type"},
+                    "clause": {"$in": ["Customer", "Partner"]},
+                },
+            ]
+        },
+        "sort": [{"attribute": {"slug": "ootb_account_name"}, "direction": "asc"}],
+    }
+    assert json.loads(query.to_json()) == query.payload()
+
+
+def test_where_reads_caller_variables() -> None:
+    threshold = 70
+    query = bs.Query("account", ["industry"], where="ootb_churn_risk_score >= @threshold")
+    assert query.payload()["filter"]["clause"] == {"$gte": threshold}
+
+
+def test_where_and_filter_are_combined() -> None:
+    query = bs.Query(
+        "account",
+        ["industry"],
+        where="ootb_churn_risk_score >= 70",
+        filter={"ootb_churn_risk_score": {"$lt": 90}},
+    )
+    assert query.payload()["filter"] == {
+        "attribute": {"slug": "ootb_churn_risk_score"},
+        "clause": {"$gte": 70, "$lt": 90},
+    }
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("industry", [("industry", None, "asc")]),
+        (("industry", "desc"), [("industry", None, "desc")]),
+        ("-industry", [("industry", None, "desc")]),
+        (
+            ["industry", ("ootb_emails_sent_last_7_days", "desc")],
+            [
+                ("industry", None, "asc"),
+                ("ootb_emails_sent", "ootb_emails_sent_last_7_days", "desc"),
+            ],
+        ),
+    ],
+)
+def test_sort_forms(sort: object, expected: list[tuple[str, str | None, str]]) -> None:
+    payload = bs.Query("account", ["industry"], sort=sort).payload()
+    got = [
+        (s["attribute"]["slug"], s["attribute"].get("variation_id"), s["direction"])
+        for s in payload["sort"]
+    ]
+    assert got == expected
+
+
+def test_owner_filter_on_opportunities_is_applied_locally() -> None:
+    query = bs.Query(
+        "opportunity",
+        ["ootb_opportunity_name"],
+        where="ootb_opportunity_owner_id == 12 and ootb_opportunity_engagement_level > 5",
+    )
+    assert query.payload()["filter"] == {
+        "attribute": {"slug": "ootb_opportunity_engagement_level"},
+        "clause": {"$gt": 5},
+    }
+    # every attribute of the filter is fetched so the whole filter can be applied locally
+    assert [c.name for c in query.hidden] == [
+        "ootb_opportunity_owner",
+        "ootb_opportunity_engagement_level",
+    ]
+    assert {"slug": "ootb_opportunity_owner"} in query.payload()["columns"]
+    assert query.local_filter is not None
+
+
+def test_or_with_an_ignored_attribute_is_not_sent() -> None:
+    query = bs.Query(
+        "opportunity",
+        ["ootb_opportunity_name", "ootb_opportunity_owner"],
+        where="ootb_opportunity_owner_id == 12 or ootb_opportunity_engagement_level > 5",
+    )
+    assert "filter" not in query.payload()
+    assert [c.name for c in query.hidden] == ["ootb_opportunity_engagement_level"]
+
+
+def test_empty_and_colliding_columns() -> None:
+    with pytest.raises(InvalidColumnsError, match="No columns"):
+        bs.Query("account", [])
+    with pytest.raises(InvalidColumnsError, match="appear twice"):
+        bs.Query("user", ["ootb_user", "ootb_user_name"])
+    with pytest.raises(UnknownObjectError):
+        bs.Query("deal", ["x"])
+    with pytest.raises(QueryError, match="sort="):
+        bs.Query("account", ["industry"], sort=42)
+
+
+def test_repr_and_html_show_the_payload() -> None:
+    query = bs.Query("account", ["industry"], where="industry == 'A'")
+    assert '"object": "account"' in repr(query)
+    assert "<pre>" in query._repr_html_()
