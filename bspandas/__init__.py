@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING, Any
 
 from bspandas import catalog, schemas
 from bspandas.cache import Cache
@@ -49,6 +51,9 @@ from bspandas.errors import (
 from bspandas.query import Query
 from bspandas.reader import read_query
 from bspandas.schema import schema_for
+
+if TYPE_CHECKING:
+    from bspandas import sandbox
 
 try:
     __version__ = _version("bspandas")
@@ -95,6 +100,14 @@ __all__ = [
     "catalog",
     "connect",
     "read_query",
+    "sandbox",
     "schema_for",
     "schemas",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``bspandas.sandbox`` is imported on first use (it carries an HTTP server)."""
+    if name == "sandbox":
+        return import_module("bspandas.sandbox")
+    raise AttributeError(f"module 'bspandas' has no attribute {name!r}")

@@ -9,6 +9,8 @@ import pytest
 
 from bspandas import catalog
 
+pytest_plugins = ["bspandas.sandbox.testing"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = ROOT.parent / "shared" / "spec"
 

@@ -1,0 +1,161 @@
+"""The fault switches of the sandbox: everything the real service does to a client, on demand.
+
+Counters ("the next N export answers") decrement each time they fire; rates draw from a
+random generator seeded by ``seed``, so a run with the same requests sees the same faults.
+Every field is also a command-line option of ``bspandas sandbox`` (its name with dashes;
+``seed`` is ``--fault-seed`` there and ``fault_seed=`` for :class:`Sandbox`).
+
+On the wire, for export requests that passed authentication and the hourly budget:
+
+* ``rate_limit_storm``: 429 ``{"code": 429, ...}``, no ``Retry-After``; then
+  ``status_schedule``, then ``error_rate``: 500 ``{"message": "sorry something went wrong"}``,
+  502/503/504 an HTML gateway page, other statuses a JSON body;
+* on 200 answers, one of (tried in this order) ``reset`` (part of the payload, then a TCP
+  RST), ``cut_mid_quote`` (stops inside a quoted field), ``cut_mid_row`` (stops inside the
+  middle row) and ``missing_terminator`` (the whole payload, no ``0\r\n\r\n``); every
+  damaged answer then closes the connection;
+* ``slow_first_byte``: the wait before anything is sent (headers included);
+* ``two_leaves_500``: 500 when an ``$and`` holds two leaves on the same attribute;
+* ``unknown_slugs``: columns dropped, filter leaves and sort keys on them ignored;
+* ``unfilterable_slugs``: columns served, but filter leaves on them silently ignored (the
+  real API does this for attributes it cannot filter on).
+
+>>> f = Faults(status_schedule=(503, 500), cut_mid_row=1)
+>>> f.active()
+['status_schedule', 'cut_mid_row']
+>>> Faults().active()
+[]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+__all__ = ["STREAM_FAULTS", "Faults"]
+
+#: The faults that damage a 200 answer on the wire, in the order they are tried.
+STREAM_FAULTS: tuple[str, ...] = ("reset", "cut_mid_quote", "cut_mid_row", "missing_terminator")
+
+_ERROR_STATUSES = (500, 502, 503)
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(slots=True)
+class Faults:
+    """Fault switches. Defaults describe a healthy service with the documented limits."""
+
+    token_lifetime: float = field(
+        default=3600.0, metadata=_help("seconds a bearer token stays valid")
+    )
+    advertised_token_lifetime: float | None = field(
+        default=None,
+        metadata=_help("expires_in the token answer claims (default: the real lifetime)"),
+    )
+    hourly_budget: int | None = field(
+        default=100,
+        metadata=_help("export requests per client per rolling window; 0 or less: unlimited"),
+    )
+    budget_window: float = field(default=3600.0, metadata=_help("length of the budget window"))
+    status_schedule: tuple[int, ...] = field(
+        default=(), metadata=_help("statuses served, one per export request, before normal ones")
+    )
+    error_rate: float = field(
+        default=0.0, metadata=_help("probability that an export answer is an error status")
+    )
+    error_statuses: tuple[int, ...] = field(
+        default=_ERROR_STATUSES, metadata=_help("statuses drawn from when error_rate fires")
+    )
+    rate_limit_storm: int = field(
+        default=0, metadata=_help("the next N export requests answer 429")
+    )
+    missing_terminator: int = field(
+        default=0, metadata=_help("the next N answers end without the terminating chunk")
+    )
+    missing_terminator_rate: float = field(
+        default=0.0, metadata=_help("probability of an answer without the terminating chunk")
+    )
+    cut_mid_row: int = field(default=0, metadata=_help("the next N answers stop inside a row"))
+    cut_mid_row_rate: float = field(
+        default=0.0, metadata=_help("probability of an answer cut inside a row")
+    )
+    cut_mid_quote: int = field(
+        default=0, metadata=_help("the next N answers stop inside a quoted field")
+    )
+    cut_mid_quote_rate: float = field(
+        default=0.0, metadata=_help("probability of an answer cut inside a quoted field")
+    )
+    reset: int = field(
+        default=0, metadata=_help("the next N answers are aborted with a TCP reset midway")
+    )
+    reset_rate: float = field(
+        default=0.0, metadata=_help("probability of an answer aborted with a TCP reset")
+    )
+    slow_first_byte: float = field(
+        default=0.0, metadata=_help("seconds to wait before the first byte of export answers")
+    )
+    slow_first_byte_count: int | None = field(
+        default=None, metadata=_help("delay only the next N export answers (default: all)")
+    )
+    two_leaves_500: bool = field(
+        default=False,
+        metadata=_help("answer 500 when an $and holds two leaves on one attribute"),
+    )
+    unknown_slugs: frozenset[str] = field(
+        default=frozenset(), metadata=_help("slugs this tenant does not know (dropped, ignored)")
+    )
+    unfilterable_slugs: frozenset[str] = field(
+        default=frozenset(),
+        metadata=_help("slugs whose filter leaves are silently ignored (columns still served)"),
+    )
+    seed: int = field(default=0, metadata=_help("seed of the generator behind the rates"))
+
+    def __post_init__(self) -> None:
+        self.status_schedule = tuple(int(s) for s in self.status_schedule)
+        self.error_statuses = tuple(int(s) for s in self.error_statuses) or _ERROR_STATUSES
+        self.unknown_slugs = frozenset(self.unknown_slugs)
+        self.unfilterable_slugs = frozenset(self.unfilterable_slugs)
+        for name in (
+            "error_rate",
+            "missing_terminator_rate",
+            "cut_mid_row_rate",
+            "cut_mid_quote_rate",
+            "reset_rate",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a probability between 0 and 1, got {value!r}")
+        for name in ("rate_limit_storm", "missing_terminator", "cut_mid_row", "cut_mid_quote"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.reset < 0 or self.token_lifetime <= 0 or self.budget_window <= 0:
+            raise ValueError("reset must not be negative; lifetimes and windows must be positive")
+        for status in (*self.status_schedule, *self.error_statuses):
+            if not 400 <= status <= 599:
+                raise ValueError(f"fault statuses must be 4xx or 5xx, got {status}")
+
+    def updated(self, **changes: Any) -> Faults:
+        """A copy with some fields changed (unknown names raise ``TypeError``)."""
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise TypeError(f"unknown fault option(s): {', '.join(unknown)}")
+        return replace(self, **changes)
+
+    def active(self) -> list[str]:
+        """Names of the switches that differ from a healthy service (for logs and banners)."""
+        healthy = Faults()
+        skip = {"seed", "error_statuses"}
+        return [
+            f.name
+            for f in fields(self)
+            if f.name not in skip and getattr(self, f.name) != getattr(healthy, f.name)
+        ]
+
+
+def option_names() -> list[str]:
+    """Every fault field name (the command line exposes each as ``--name-with-dashes``)."""
+    return [f.name for f in fields(Faults)]
