@@ -12,7 +12,8 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
-from bspandas import catalog, schemas
+from bspandas import accessor as _accessor  # noqa: F401  (registers df.backstory)
+from bspandas import catalog, reshape, schemas
 from bspandas.cache import Cache
 from bspandas.client import Client, RetryPolicy, connect
 from bspandas.errors import (
@@ -33,6 +34,7 @@ from bspandas.errors import (
     MissingColumnsError,
     MissingColumnsWarning,
     MissingCredentialsError,
+    OrphanRowsWarning,
     PacingWarning,
     QueryError,
     RateLimitError,
@@ -50,6 +52,7 @@ from bspandas.errors import (
 )
 from bspandas.query import Query
 from bspandas.reader import read_query
+from bspandas.reshape import melt_variations, pivot_variations, unmelt_variations
 from bspandas.schema import schema_for
 
 if TYPE_CHECKING:
@@ -80,6 +83,7 @@ __all__ = [
     "MissingColumnsError",
     "MissingColumnsWarning",
     "MissingCredentialsError",
+    "OrphanRowsWarning",
     "PacingWarning",
     "Query",
     "QueryError",
@@ -99,10 +103,14 @@ __all__ = [
     "__version__",
     "catalog",
     "connect",
+    "melt_variations",
+    "pivot_variations",
     "read_query",
+    "reshape",
     "sandbox",
     "schema_for",
     "schemas",
+    "unmelt_variations",
 ]
 
 

@@ -34,6 +34,7 @@ everything the library raises on purpose and
     ├── VariationAdjustedWarning           a period was translated to the metric's own form
     ├── HeaderMismatchWarning              a known label differs from the one received
     ├── UnexpectedValuesWarning            enumeration values outside the catalog's list
+    ├── OrphanRowsWarning                  a join found opportunities without their account
     ├── PacingWarning                      the hourly budget made a read wait
     └── InsecureConfigWarning              the credentials file is readable by others
 
@@ -72,6 +73,7 @@ __all__ = [
     "MissingColumnsError",
     "MissingColumnsWarning",
     "MissingCredentialsError",
+    "OrphanRowsWarning",
     "PacingWarning",
     "QueryError",
     "RateLimitError",
@@ -353,6 +355,11 @@ class HeaderMismatchWarning(BackstoryWarning):
 
 class UnexpectedValuesWarning(BackstoryWarning):
     """An enumeration column holds values outside the catalog's list (kept, not dropped)."""
+
+
+class OrphanRowsWarning(BackstoryWarning):
+    """A join found opportunities whose account is not in the account frame
+    (``orphans="ignore"`` silences it)."""
 
 
 class PacingWarning(BackstoryWarning):
