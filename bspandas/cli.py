@@ -1,21 +1,36 @@
 """The ``bspandas`` command line.
 
-bspandas catalog search emails
-bspandas catalog describe ootb_emails_sent
+    bspandas demo                                  # the day-one analysis on the sandbox
+    bspandas sandbox --port 8080                   # a local Query API until Ctrl-C
+    bspandas catalog search emails sent
+    bspandas catalog describe ootb_emails_sent
+    bspandas query account ootb_account_name --where "ootb_churn_risk_score > 80"
+    bspandas export opportunity --payload payload.json -o deals.parquet
+
+``query`` and ``export`` use the credentials of ``BACKSTORY_*`` / the config file, or an
+embedded sandbox with ``--sandbox``. Errors are one line on stderr with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bspandas import __version__, catalog
 from bspandas.errors import BackstoryError, describe_failure
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+
+class CommandError(Exception):
+    """A usage problem reported as one line with exit status 2."""
 
 
 def _catalog_search(args: argparse.Namespace) -> int:
@@ -33,9 +48,167 @@ def _catalog_describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    print("bspandas demo: the end-to-end demo arrives with the sandbox and the client.")
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[Any]:
+    """The client a command reads with: an embedded sandbox, or the configured tenant."""
+    from bspandas.client import Client
+
+    if getattr(args, "sandbox", False):
+        from bspandas import sandbox
+
+        with sandbox.serve(seed=args.seed) as sb, sb.client() as client:
+            yield client
+        return
+    with Client(base_url=args.base_url) as client:
+        yield client
+
+
+def _sort_from_payload(items: Any) -> list[tuple[Any, str]]:
+    sort = []
+    for item in items or []:
+        attribute = item.get("attribute", {})
+        spec: Any = attribute.get("slug")
+        if attribute.get("variation_id"):
+            spec = {"slug": attribute["slug"], "variation_id": attribute["variation_id"]}
+        sort.append((spec, item.get("direction", "asc")))
+    return sort
+
+
+def _query_from_args(args: argparse.Namespace) -> Any:
+    from bspandas.query import Query
+
+    if args.payload:
+        try:
+            payload = json.loads(Path(args.payload).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot read the payload file {args.payload}: {exc}") from None
+        if not isinstance(payload, dict) or "object" not in payload:
+            raise CommandError(f"{args.payload} must be a JSON object with 'object' and 'columns'")
+        if args.object and args.object != payload["object"]:
+            raise CommandError(f"the payload is for {payload['object']!r}, not {args.object!r}")
+        sort = _sort_from_payload(payload.get("sort"))
+        return Query(
+            payload["object"],
+            payload.get("columns"),
+            filter=payload.get("filter"),
+            where=args.where,
+            sort=[_plain_sort(s) for s in sort] or None,
+            variables={},
+        )
+    if not args.object or not args.columns:
+        raise CommandError("give OBJECT and COLUMNS, or --payload FILE")
+    return Query(
+        args.object,
+        [_column_arg(c) for c in args.columns],
+        where=args.where,
+        sort=args.sort,
+        variables={},
+    )
+
+
+def _plain_sort(item: tuple[Any, str]) -> tuple[Any, str]:
+    spec, direction = item
+    if isinstance(spec, dict) and "variation_id" in spec:
+        return spec["variation_id"], direction
+    return spec, direction
+
+
+def _column_arg(text: str) -> Any:
+    """``slug`` or ``slug:period[,period]`` from the command line."""
+    if ":" in text:
+        slug, periods = text.split(":", 1)
+        return (slug, periods.split(","))
+    return text
+
+
+def _read(args: argparse.Namespace) -> pd.DataFrame:
+    from bspandas.reader import read_query
+
+    query = _query_from_args(args)
+    if args.dry_run:
+        print(query.to_json())
+        return pd.DataFrame()
+    with _client(args) as client:
+        frame: pd.DataFrame = read_query(
+            query,
+            client=client,
+            validate=args.validate,
+            on_missing=args.on_missing,
+            progress=False,
+        )
+    return frame
+
+
+def _query(args: argparse.Namespace) -> int:
+    frame = _read(args)
+    if args.dry_run:
+        return 0
+    shown = frame.head(args.limit)
+    with pd.option_context(
+        "display.max_columns", None, "display.width", 200, "display.max_colwidth", 40
+    ):
+        print(shown.to_string(index=False) if len(shown) else "(no rows)")
+    if len(frame) > len(shown):
+        print(f"... {len(frame) - len(shown)} more rows ({len(frame)} in all)")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    fmt = args.format or {".parquet": "parquet", ".pq": "parquet"}.get(output.suffix.lower(), "csv")
+    if fmt not in ("csv", "parquet"):
+        raise CommandError(f"unknown format {fmt!r}: use csv or parquet")
+    frame = _read(args)
+    if args.dry_run:
+        return 0
+    if fmt == "parquet":
+        frame.to_parquet(output, index=False)
+    else:
+        frame.to_csv(output, index=False)
+    print(f"wrote {len(frame)} rows x {frame.shape[1]} columns to {output} ({fmt})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bspandas.demo import run_demo
+
+    return run_demo(output=Path(args.output), seed=args.seed, accounts=args.accounts)
+
+
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "object", nargs="?", choices=catalog.OBJECTS, help="account, opportunity..."
+    )
+    parser.add_argument(
+        "columns", nargs="*", help="slugs or variation ids; slug:period[,period] for periods"
+    )
+    parser.add_argument(
+        "--where", help='pandas-query style filter, e.g. "ootb_churn_risk_score >= 70"'
+    )
+    parser.add_argument("--sort", action="append", help="slug or -slug for descending (repeatable)")
+    parser.add_argument(
+        "--payload", help="a JSON file with the API payload (object, columns, filter, sort)"
+    )
+    parser.add_argument("--base-url", help="override BACKSTORY_BASE_URL")
+    parser.add_argument("--sandbox", action="store_true", help="read from an embedded sandbox")
+    parser.add_argument("--seed", type=int, default=7, help="sandbox tenant seed (with --sandbox)")
+    parser.add_argument(
+        "--on-missing",
+        choices=("raise", "warn", "ignore"),
+        default="raise",
+        help="what to do when the server drops requested columns",
+    )
+    parser.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_const",
+        const=False,
+        default="warn",
+        help="skip schema validation",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the JSON payload, send nothing"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run the day-one analysis on the sandbox")
+    demo.add_argument("--output", default="bspandas-demo", help="folder for the PNG charts")
+    demo.add_argument("--seed", type=int, default=7, help="sandbox tenant seed")
+    demo.add_argument("--accounts", type=int, default=400, help="sandbox tenant size")
     demo.set_defaults(func=_demo)
+
+    from bspandas.sandbox.command import add_parser as add_sandbox
+
+    add_sandbox(commands)
 
     cat = commands.add_parser("catalog", help="search and describe the metric catalog")
     cat_commands = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
@@ -59,6 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("slug")
     describe.add_argument("--object", choices=catalog.OBJECTS)
     describe.set_defaults(func=_catalog_describe)
+
+    query = commands.add_parser("query", help="a quick query printed as a table")
+    _add_read_options(query)
+    query.add_argument("--limit", type=int, default=20, help="rows to print")
+    query.set_defaults(func=_query)
+
+    export = commands.add_parser("export", help="export to CSV or Parquet (typed columns)")
+    _add_read_options(export)
+    export.add_argument("-o", "--output", required=True, help="file to write (.csv or .parquet)")
+    export.add_argument("--format", choices=("csv", "parquet"), help="default: from the suffix")
+    export.set_defaults(func=_export)
     return parser
 
 
@@ -68,9 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
-    except BackstoryError as exc:
-        print(f"bspandas: {describe_failure(exc)}", file=sys.stderr)
+    except (BackstoryError, CommandError) as exc:
+        text = str(exc) if isinstance(exc, CommandError) else describe_failure(exc)
+        print(f"bspandas: {' '.join(text.split())}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
     return code
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -143,9 +144,7 @@ class _Reader:
             enabled = _interactive()
         if not enabled:
             return None
-        from tqdm.auto import tqdm
-
-        return tqdm(
+        return _tqdm_class()(
             total=body.length,
             unit="B",
             unit_scale=True,
@@ -295,6 +294,18 @@ class _ProgressBody:
         for chunk in self.body:
             self.bar.update(len(chunk))
             yield chunk
+
+
+def _tqdm_class() -> Any:
+    """The notebook widget bar when ipywidgets is there, else the text bar (tqdm.auto would
+    warn in a notebook without ipywidgets)."""
+    if "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        return notebook_tqdm
+    from tqdm import tqdm
+
+    return tqdm
 
 
 def _interactive() -> bool:

@@ -91,11 +91,16 @@ class MetricInfo(dict[str, Any]):
 
     def __str__(self) -> str:
         width = max(len(k) for k in self)
-        lines = []
-        for key, value in self.items():
-            if key == "periods" and value:
-                value = ", ".join(p["period"] for p in value)
-            lines.append(f"{key:<{width}}  {value}")
+        lines = [f"{k:<{width}}  {v}" for k, v in self.items() if k != "periods"]
+        rows = self.get("periods") or []
+        if rows:
+            lines.append("periods:")
+            first = max(len(r["period"]) for r in rows)
+            second = max(len(r["variation id"]) for r in rows)
+            lines += [
+                f"  {r['period']:<{first}}  {r['variation id']:<{second}}  {r['header label']}"
+                for r in rows
+            ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

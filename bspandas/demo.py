@@ -1,0 +1,221 @@
+"""``bspandas demo``: a data scientist's first day, on the embedded sandbox.
+
+It starts a local sandbox (or uses the real tenant when ``BACKSTORY_CLIENT_ID``,
+``BACKSTORY_CLIENT_SECRET`` and ``BACKSTORY_BASE_URL`` are set), then, through the real
+client over HTTP: finds at-risk accounts, compares their email and meeting activity across
+periods, joins them to their open opportunities, rolls pipeline up by stage and owner,
+validates every frame against the catalog, prints a compact report and writes PNG charts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+import bspandas as bs
+from bspandas import plots
+from bspandas.client import Client
+from bspandas.errors import BackstoryError, describe_failure
+
+__all__ = ["run_demo"]
+
+RISK = 70
+LOW_ENGAGEMENT = 40
+PERIODS = ["last_7_days", "last_30_days", "current_quarter", "current_year"]
+ACCOUNT_COLUMNS = [
+    "ootb_account_crm_id",
+    "ootb_account_name",
+    "industry",
+    "ootb_churn_risk_score",
+    "ootb_account_engagement_level",
+    "ootb_engagement_trend",
+    ("ootb_emails_sent", PERIODS),
+    ("ootb_meetings_held", PERIODS),
+]
+OPPORTUNITY_COLUMNS = [
+    "ootb_opportunity_crm_id",
+    "ootb_opportunity_name",
+    "ootb_opportunity_account",
+    "ootb_opportunity_amount",
+    "ootb_opportunity_current_stage",
+    "ootb_opportunity_owner",
+    "ootb_opportunity_close_date",
+    "ootb_opportunity_is_closed",
+    "ootb_opportunity_is_won",
+    "ootb_stage_probability",
+]
+
+
+@contextlib.contextmanager
+def _connection(seed: int, accounts: int) -> Iterator[tuple[Client, str]]:
+    names = ("BACKSTORY_CLIENT_ID", "BACKSTORY_CLIENT_SECRET", "BACKSTORY_BASE_URL")
+    if all(os.environ.get(n) for n in names):
+        with Client() as client:
+            yield client, f"your tenant at {client.base_url}"
+        return
+    from bspandas import sandbox
+
+    with sandbox.serve(seed=seed, accounts=accounts) as sb, sb.client() as client:
+        yield client, f"the embedded sandbox at {sb.base_url} (seed {seed}, {accounts} accounts)"
+
+
+def _money(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _section(out: TextIO, title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 72 - len(title)), file=out)
+
+
+def run_demo(*, output: Path, seed: int = 7, accounts: int = 400, out: TextIO | None = None) -> int:
+    """Run the demo; returns the process exit status."""
+    stream = out or sys.stdout
+    started = time.perf_counter()
+    output.mkdir(parents=True, exist_ok=True)
+    try:
+        with _connection(seed, accounts) as (client, where):
+            print(f"bspandas {bs.__version__} demo on {where}", file=stream)
+            _analysis(client, output, stream)
+    except BackstoryError as exc:
+        print(f"\nThe demo stopped: {describe_failure(exc)}", file=sys.stderr)
+        return 2
+    print(f"\nDone in {time.perf_counter() - started:.1f} s. Charts are in {output}/", file=stream)
+    return 0
+
+
+def _analysis(client: Client, output: Path, out: TextIO) -> None:
+    risk, engagement = RISK, LOW_ENGAGEMENT
+    pd.set_option("display.width", 120)
+
+    _section(out, "1. Accounts at risk")
+    accounts = bs.read_query("account", ACCOUNT_COLUMNS, client=client, progress=False)
+    at_risk = bs.read_query(
+        "account",
+        ACCOUNT_COLUMNS,
+        where="ootb_churn_risk_score >= @risk and ootb_account_engagement_level < @engagement",
+        sort=("ootb_churn_risk_score", "desc"),
+        client=client,
+        progress=False,
+    )
+    share = len(at_risk) / max(1, len(accounts))
+    print(
+        f"{len(at_risk)} of {len(accounts)} accounts ({share:.0%}) have churn risk >= {risk} "
+        f"and engagement < {engagement}. Highest risk first:",
+        file=out,
+    )
+    top = at_risk[
+        [
+            "ootb_account_name",
+            "industry",
+            "ootb_churn_risk_score",
+            "ootb_account_engagement_level",
+            "ootb_engagement_trend",
+        ]
+    ].head(8)
+    print(top.rename(columns=lambda c: c.removeprefix("ootb_")).to_string(index=False), file=out)
+    print("dtypes come from the catalog:", file=out)
+    print(
+        "  " + ", ".join(f"{c}: {t}" for c, t in at_risk.dtypes.astype(str).head(6).items()),
+        file=out,
+    )
+
+    _section(out, "2. Email and meeting activity across periods (mean per account)")
+    rows = {}
+    for label, frame in (("at risk", at_risk), ("all accounts", accounts)):
+        for metric in ("ootb_emails_sent", "ootb_meetings_held"):
+            wide = frame.backstory.pivot_variations(metric)
+            rows[(label, metric.removeprefix("ootb_"))] = wide[PERIODS].astype("Float64").mean()
+    table = pd.DataFrame(rows).T.round(1)
+    table.columns = [bs.catalog.period_vocabulary.label(p) for p in table.columns]
+    print(table.to_string(), file=out)
+
+    _section(out, "3. Open pipeline of the at-risk accounts")
+    opportunities = bs.read_query(
+        "opportunity",
+        OPPORTUNITY_COLUMNS,
+        where="ootb_opportunity_is_closed == False",
+        client=client,
+        progress=False,
+    )
+    # an inner join: opportunities of healthy accounts are meant to drop out
+    deals = at_risk.backstory.join_opportunities(opportunities, how="inner", orphans="ignore")
+    exposed = float(deals["ootb_opportunity_amount"].sum())
+    print(
+        f"{len(opportunities)} open opportunities in all; {len(deals)} belong to at-risk "
+        f"accounts, {_money(exposed)} of open pipeline exposed.",
+        file=out,
+    )
+    rollup = at_risk.backstory.join_opportunities(opportunities, aggregate=True, orphans="ignore")
+    worst = rollup.sort_values("open_value", ascending=False).head(5).round(0)
+    print(
+        worst[
+            [
+                "ootb_account_name",
+                "ootb_churn_risk_score",
+                "open_count",
+                "open_value",
+                "weighted_pipeline",
+            ]
+        ].to_string(index=False),
+        file=out,
+    )
+
+    _section(out, "4. Open pipeline by stage and owner")
+    by_stage = (
+        opportunities.groupby("ootb_opportunity_current_stage", observed=True)[
+            "ootb_opportunity_amount"
+        ]
+        .agg(["count", "sum"])
+        .rename(columns={"count": "deals", "sum": "amount"})
+        .round(0)
+    )
+    print(by_stage.to_string(), file=out)
+    owners = (
+        opportunities.groupby("ootb_opportunity_owner_name")["ootb_opportunity_amount"]
+        .sum()
+        .sort_values(ascending=False)
+    )
+    print("Top owners by open pipeline:", file=out)
+    for name, amount in owners.head(5).items():
+        print(f"  {name:<30} {_money(float(amount)):>14}", file=out)
+
+    _section(out, "5. Validation against the catalog schemas")
+    for name, frame in (
+        ("accounts", accounts),
+        ("at-risk", at_risk),
+        ("opportunities", opportunities),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame.backstory.validate()
+        print(f"  {name:<14} {len(frame):>6} rows x {frame.shape[1]:>2} columns: valid", file=out)
+
+    _section(out, "6. Charts")
+    top_owners = set(owners.head(5).index)
+    stacked = opportunities.assign(
+        owner=opportunities["ootb_opportunity_owner_name"].where(
+            opportunities["ootb_opportunity_owner_name"].isin(top_owners), "others"
+        )
+    )
+    charts = {
+        "churn_risk_distribution.png": plots.score_distribution(
+            accounts, "ootb_churn_risk_score", thresholds=(risk,), object="account"
+        ),
+        "emails_by_period_at_risk.png": plots.metric_by_period(
+            at_risk, "ootb_emails_sent", object="account", how="mean"
+        ),
+        "pipeline_by_stage_and_owner.png": plots.pipeline_by_stage(
+            stacked, by="owner", title="Open pipeline by stage and owner"
+        ),
+    }
+    for filename, ax in charts.items():
+        plots.save(ax, output / filename)
+        print(f"  wrote {output / filename}", file=out)
