@@ -386,6 +386,13 @@ def _status_error(response: requests.Response, doing: str) -> APIError:
             status=status,
             body=body,
         )
+    if status == 413:
+        return BadRequestError(
+            f"The request was too large for the Query API while {doing} (often a huge $in "
+            "list). Split the query, or use df.backstory.fetch(), which sends ids in chunks.",
+            status=status,
+            body=body,
+        )
     if status == 429:
         return RateLimitError(
             "Too many requests: the Query API allows about 100 requests per hour per client.",

@@ -33,7 +33,7 @@ everything the library raises on purpose and
     ├── UnregisteredMetricWarning          custom metric read as text; how to register it
     ├── VariationAdjustedWarning           a period was translated to the metric's own form
     ├── HeaderMismatchWarning              a known label differs from the one received
-    ├── UnexpectedValuesWarning            enumeration values outside the catalog's list
+    ├── UnverifiedAnswerWarning            a chunked read ended without its terminating chunk
     ├── OrphanRowsWarning                  a join found opportunities without their account
     ├── PacingWarning                      the hourly budget made a read wait
     └── InsecureConfigWarning              the credentials file is readable by others
@@ -82,10 +82,10 @@ __all__ = [
     "ServerError",
     "TransportError",
     "TruncatedResponseError",
-    "UnexpectedValuesWarning",
     "UnknownMetricError",
     "UnknownObjectError",
     "UnregisteredMetricWarning",
+    "UnverifiedAnswerWarning",
     "ValidationWarning",
     "VariationAdjustedWarning",
     "redact",
@@ -353,8 +353,9 @@ class HeaderMismatchWarning(BackstoryWarning):
     """A header label differs from the catalog's known label for that column."""
 
 
-class UnexpectedValuesWarning(BackstoryWarning):
-    """An enumeration column holds values outside the catalog's list (kept, not dropped)."""
+class UnverifiedAnswerWarning(BackstoryWarning):
+    """A chunked read ended without its terminating chunk: its rows are complete, but
+    bspandas could not check that none are missing (a whole read re-reads to check)."""
 
 
 class OrphanRowsWarning(BackstoryWarning):

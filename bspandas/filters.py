@@ -460,32 +460,33 @@ def _bare(metric: Metric, obj: str) -> Column:
 # -- simplification: one clause per attribute ------------------------------------------------
 
 
+def _union(first: list[Any], second: list[Any]) -> list[Any]:
+    return first + [v for v in second if v not in first]
+
+
 def _merge_ops(a: Condition, b: Condition) -> Condition | None:
-    """Merge two conditions on one attribute inside an ``$and`` (None when they clash)."""
+    """Merge two conditions on one attribute inside an ``$and`` into one clause, or
+    ``None`` when they cannot share one (two different ``$eq``, ``$regex``...): then both
+    leaves are kept. An unsatisfiable pair is not an error: like pandas, it selects no row.
+    """
     ops = dict(a.ops)
     for op, value in b.ops:
-        if op not in ops:
+        if op not in ops or ops[op] == value:
             ops[op] = value
-        elif ops[op] == value:
-            continue
         elif op in ("$gt", "$gte"):
             ops[op] = max(ops[op], value)
         elif op in ("$lt", "$lte"):
             ops[op] = min(ops[op], value)
-        elif op == "$in":
+        elif op == "$in" and any(v in value for v in ops[op]):
             ops[op] = [v for v in ops[op] if v in value]
-            if not ops[op]:
-                return None
+        elif op == "$ne":
+            ops["$nin"] = _union(ops.get("$nin", []), [ops.pop("$ne"), value])
         elif op == "$nin":
-            ops[op] = ops[op] + [v for v in value if v not in ops[op]]
+            ops[op] = _union(ops[op], value)
         else:
             return None
-    lows = [(ops[o], o == "$gt") for o in ("$gt", "$gte") if o in ops]
-    highs = [(ops[o], o == "$lt") for o in ("$lt", "$lte") if o in ops]
-    for low, strict_low in lows:
-        for high, strict_high in highs:
-            if low > high or (low == high and (strict_low or strict_high)):
-                return None
+    if "$ne" in ops and "$nin" in ops:
+        ops["$nin"] = _union(ops["$nin"], [ops.pop("$ne")])
     return Condition(a.column, a.part, tuple(ops.items()))
 
 
@@ -507,10 +508,9 @@ def simplify(node: Node) -> Node:
                 assert isinstance(previous, Condition)
                 combined = _merge_ops(previous, child)
                 if combined is None:
-                    raise InvalidFilterError(
-                        f"The conditions '{previous}' and '{child}' can never hold together."
-                    )
-                merged[index] = combined
+                    merged.append(child)
+                else:
+                    merged[index] = combined
             else:
                 if isinstance(child, Condition):
                     by_name[child.name] = len(merged)

@@ -85,10 +85,11 @@ class Pacer:
                     f"max_wait={self.max_wait:g} s. Wait, or raise the budget if your tenant "
                     "allows more."
                 )
+            span = "hour" if self.window == 3600 else f"{self.window:g} s"
             warnings.warn(
                 f"bspandas is waiting {delay:.0f} s to stay within {self.budget} requests per "
-                f"{self.window / 3600:g} h (the Query API rate limit). Set hourly_budget= on the "
-                "client if your tenant allows more.",
+                f"{span} (the Query API rate limit). Set hourly_budget= on the client if your "
+                "tenant allows more.",
                 PacingWarning,
                 stacklevel=3,
             )

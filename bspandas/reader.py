@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import logging
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -30,6 +31,8 @@ from bspandas.errors import (
     MissingColumnsError,
     MissingColumnsWarning,
     QueryError,
+    TruncatedResponseError,
+    UnverifiedAnswerWarning,
     ValidationWarning,
 )
 from bspandas.filters import Node
@@ -38,6 +41,8 @@ from bspandas.query import Query, caller_variables
 from bspandas.schema import schema_for, validate_frame
 
 __all__ = ["read_query"]
+
+log = logging.getLogger("bspandas")
 
 OnMissing = Literal["raise", "warn", "ignore"]
 OnIgnored = Literal["warn", "raise", "apply"]
@@ -179,12 +184,39 @@ class _Reader:
 
         return self.client.export(self.query.payload(), consume)
 
+    def verified(self, as_text: frozenset[str]) -> Answer:
+        """An answer that ended with its terminating chunk, or that a second unterminated
+        answer confirms row for row.
+
+        The API sometimes ends a complete answer without its terminating chunk, and such an
+        answer cannot be told from one cut exactly at the end of a row (or right after the
+        header). So bspandas reads again: a properly terminated answer, or two identical
+        ones, are accepted; anything else is retried within the client's retry budget.
+        """
+        unterminated: list[Answer] = []
+        for _ in range(max(2, self.client.retry.attempts)):
+            answer = self.download(as_text)
+            if answer.terminated:
+                return answer
+            for earlier in unterminated:
+                if len(earlier.frame) == len(answer.frame) and earlier.frame.equals(answer.frame):
+                    return answer
+            unterminated.append(answer)
+            log.debug(
+                "answer without terminating chunk (%d rows): reading again", len(answer.frame)
+            )
+        counts = ", ".join(str(len(a.frame)) for a in unterminated)
+        raise TruncatedResponseError(
+            f"{len(unterminated)} answers ended without their terminating chunk and did not "
+            f"agree (rows: {counts}). No frame was returned; try again later or narrow the query."
+        )
+
     def fetch(self) -> tuple[pd.DataFrame, HeaderPlan]:
         """Download (retrying columns that hold values of the wrong type as text)."""
         as_text: frozenset[str] = frozenset()
         while True:
             try:
-                answer = self.download(as_text)
+                answer = self.verified(as_text)
             except ConversionError as exc:
                 if exc.name in as_text:
                     raise
@@ -527,6 +559,15 @@ def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
                 finished = reader.finish(chunk, plan, fetched_at)
                 yield finished.set_axis(pd.RangeIndex(position, position + len(finished)))
                 position += len(finished)
+            if not body.terminated:
+                warnings.warn(
+                    f"The answer ended without its terminating chunk after {position} rows. "
+                    "Its last row is complete, so these are probably all the rows, but a "
+                    "chunked read cannot check it; read without chunksize= to have bspandas "
+                    "re-read and confirm.",
+                    UnverifiedAnswerWarning,
+                    stacklevel=2,
+                )
         finally:
             if bar is not None:
                 bar.close()

@@ -85,14 +85,17 @@ def test_range_on_one_attribute_becomes_one_clause() -> None:
     assert parse_filter(nested, ACCOUNT).to_api() == expected
 
 
-def test_tighter_bounds_win_and_contradictions_fail() -> None:
+def test_tighter_bounds_win_and_contradictions_select_nothing() -> None:
     assert api("ootb_churn_risk_score > 10 and ootb_churn_risk_score > 20") == leaf(
         "ootb_churn_risk_score", {"$gt": 20}
     )
-    with pytest.raises(InvalidFilterError, match="can never hold"):
-        api("ootb_churn_risk_score > 50 and ootb_churn_risk_score < 10")
-    with pytest.raises(InvalidFilterError, match="can never hold"):
-        api("industry == 'A' and industry == 'B'")
+    # like pandas, an unsatisfiable filter is not an error: it selects no row
+    assert api("ootb_churn_risk_score > 50 and ootb_churn_risk_score < 10") == leaf(
+        "ootb_churn_risk_score", {"$gt": 50, "$lt": 10}
+    )
+    assert api("industry == 'A' and industry == 'B'") == {
+        "$and": [leaf("industry", {"$eq": "A"}), leaf("industry", {"$eq": "B"})]
+    }
 
 
 def test_or_and_not_push_down() -> None:
@@ -240,3 +243,19 @@ def test_absent_columns_evaluate_to_unknown() -> None:
     frame = pd.DataFrame({"industry": pd.array(["A", "B"], dtype="string")})
     mask = parse_where("industry == 'A' and ootb_churn_risk_score > 3", ACCOUNT).evaluate(frame)
     assert mask.tolist() == [pd.NA, False]
+
+
+def test_several_conditions_on_one_attribute_merge_or_stay_apart() -> None:
+    assert api("industry != 'A' and industry != 'B'") == leaf("industry", {"$nin": ["A", "B"]})
+    assert api("industry != 'A' and industry not in ['B', 'C']") == leaf(
+        "industry", {"$nin": ["B", "C", "A"]}
+    )
+    assert api("industry == 'A' and industry != 'B'") == leaf("industry", {"$eq": "A", "$ne": "B"})
+    assert api("industry.str.contains('a') and industry.str.contains('b')") == {
+        "$and": [leaf("industry", {"$regex": "a"}), leaf("industry", {"$regex": "b"})]
+    }
+    assert api("industry == 'A' and industry not in ['A']") == leaf(
+        "industry", {"$eq": "A", "$nin": ["A"]}
+    )
+    frame = pd.DataFrame({"industry": pd.array(["A", "B", None], dtype="string")})
+    assert not parse_where("industry.isna() and industry.notna()", ACCOUNT).evaluate(frame).any()

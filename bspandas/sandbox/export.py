@@ -138,6 +138,10 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
             continue
         metric, period = found
         arrays = engine.values(metric, period)
+        if metric.slug in faults.corrupt_slugs:
+            arrays = tuple(
+                _corrupt(part.type, a) for part, a in zip(metric.parts, arrays, strict=True)
+            )
         for index, (part, values) in enumerate(zip(metric.parts, arrays, strict=True)):
             plan.outputs.append(Output(_label(metric, period, index), part.type, values))
 
@@ -203,3 +207,18 @@ def _sorted(
         sort_keys=[(f"k{i}", direction) for i, (_, direction) in enumerate(keys)],
     )  # Arrow puts nulls last in either direction by default
     return base[np.asarray(order.to_numpy(), dtype=np.int64)]
+
+
+_BAD_NUMBER_TYPES = frozenset({"count", "number", "score", "percentage", "money", "internal_id"})
+
+
+def _corrupt(part_type: str, values: Any) -> Any:
+    """The first value replaced by one outside the catalog's range or values."""
+    if len(values) == 0 or (part_type not in _BAD_NUMBER_TYPES and part_type != "enumeration"):
+        return values
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    bad = pa.array([-5 if part_type in _BAD_NUMBER_TYPES else "corrupt-value"], type=values.type)
+    rest = values.slice(1)
+    chunks = rest.chunks if isinstance(rest, pa.ChunkedArray) else [rest]
+    return pa.concat_arrays([bad, *chunks])

@@ -18,7 +18,10 @@ On the wire, for export requests that passed authentication and the hourly budge
 * ``two_leaves_500``: 500 when an ``$and`` holds two leaves on the same attribute;
 * ``unknown_slugs``: columns dropped, filter leaves and sort keys on them ignored;
 * ``unfilterable_slugs``: columns served, but filter leaves on them silently ignored (the
-  real API does this for attributes it cannot filter on).
+  real API does this for attributes it cannot filter on);
+* ``corrupt_slugs``: the first row of these columns holds a value outside the catalog's
+  range or values (-5 for numbers, ``corrupt-value`` for enumerations), to exercise
+  validation.
 
 >>> f = Faults(status_schedule=(503, 500), cut_mid_row=1)
 >>> f.active()
@@ -111,6 +114,10 @@ class Faults:
         default=frozenset(),
         metadata=_help("slugs whose filter leaves are silently ignored (columns still served)"),
     )
+    corrupt_slugs: frozenset[str] = field(
+        default=frozenset(),
+        metadata=_help("slugs whose first row holds an out-of-range or unknown value"),
+    )
     seed: int = field(default=0, metadata=_help("seed of the generator behind the rates"))
 
     def __post_init__(self) -> None:
@@ -118,6 +125,7 @@ class Faults:
         self.error_statuses = tuple(int(s) for s in self.error_statuses) or _ERROR_STATUSES
         self.unknown_slugs = frozenset(self.unknown_slugs)
         self.unfilterable_slugs = frozenset(self.unfilterable_slugs)
+        self.corrupt_slugs = frozenset(self.corrupt_slugs)
         for name in (
             "error_rate",
             "missing_terminator_rate",

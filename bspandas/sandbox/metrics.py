@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -149,6 +149,25 @@ class MetricEngine:
                 found = tuple(_coerce(part.type, array) for part, array in pairs)
                 self._cache[key] = found
             return found
+
+    def override(self, metric: Metric, period: str | None, arrays: Sequence[Any]) -> None:
+        """Serve ``arrays`` (one per part, one value per row) for ``(metric, period)`` instead
+        of the computed values: the hook for property tests of the wire format."""
+        if len(arrays) != len(metric.parts):
+            raise ValueError(
+                f"{metric.slug} has {len(metric.parts)} parts, got {len(arrays)} arrays"
+            )
+        rows = self.rows(metric.object)
+        coerced = []
+        for part, array in zip(metric.parts, arrays, strict=True):
+            arrow = array if isinstance(array, pa.Array | pa.ChunkedArray) else pa.array(array)
+            if len(arrow) != rows:
+                raise ValueError(
+                    f"{metric.slug}: {len(arrow)} values for {rows} {metric.object} rows"
+                )
+            coerced.append(_coerce(part.type, arrow))
+        with self._lock:
+            self._cache[(metric.object, metric.slug, period)] = tuple(coerced)
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         with self._lock:

@@ -219,6 +219,17 @@ class Sandbox:
 
     # -- state and controls -----------------------------------------------------------------
 
+    def override(self, object: str, slug: str, *values: Any, period: str | None = None) -> None:
+        """Serve these values (one sequence per part of the slug, one value per row of
+        ``object``) for a column, e.g. adversarial text for property tests of the wire
+        format. :meth:`reset` does not undo it; a new sandbox does."""
+        from bspandas.catalog import store
+
+        metric = store.find(slug, object)
+        if metric is None:
+            raise ValueError(f"{slug!r} is not a catalog slug of {object!r}")
+        self.engine.override(metric, period, values)
+
     @property
     def faults(self) -> Faults:
         """A copy of the current fault switches (counters show what is left)."""

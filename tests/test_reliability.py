@@ -1,0 +1,259 @@
+"""Reliability: every fault of the real service survived (or reported) through the real client.
+
+Each read either returns the complete frame, equal to a fault-free read, or raises the
+documented error within a bounded time. The sandbox's request log proves how many requests
+were made, so retries are bounded; a recording sleep proves they back off.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import bspandas as bs
+from bspandas.client import Client, RetryPolicy
+from bspandas.pacer import Pacer
+from bspandas.sandbox import Sandbox, serve
+
+COLUMNS = [
+    "ootb_account_crm_id",
+    "ootb_account_name",  # names with commas, quotes and non-ASCII letters: quoted fields
+    "ootb_churn_risk_score",
+    "ootb_account_original_owner",
+]
+POLICY = RetryPolicy(attempts=4, backoff=0.05, max_backoff=0.4, max_time=20, jitter=0.0)
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        time.sleep(min(seconds, 0.01))
+
+
+@pytest.fixture(scope="module")
+def flaky() -> Iterator[Sandbox]:
+    with serve(seed=21, accounts=120, users=12, hourly_budget=0) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def baseline(flaky: Sandbox) -> pd.DataFrame:
+    with flaky.client(retry=POLICY) as client:
+        return bs.read_query("account", COLUMNS, client=client, sort="ootb_account_crm_id")
+
+
+@pytest.fixture
+def client(flaky: Sandbox) -> Iterator[Client]:
+    flaky.reset()
+    with flaky.client(retry=POLICY, timeout=(2.0, 1.0)) as c:
+        c._sleep = RecordingSleep()  # the client's sleep between attempts, recorded
+        yield c
+
+
+def read(client: Client) -> pd.DataFrame:
+    return bs.read_query("account", COLUMNS, client=client, sort="ootb_account_crm_id")
+
+
+def delays(client: Client) -> list[float]:
+    recorder = client._sleep
+    assert isinstance(recorder, RecordingSleep)
+    return recorder.delays
+
+
+@pytest.mark.parametrize(
+    ("fault", "exports"),
+    [
+        ({"rate_limit_storm": 2}, 3),
+        ({"status_schedule": (500, 502, 503)}, 4),
+        ({"status_schedule": (504,)}, 2),
+        ({"cut_mid_row": 1}, 2),
+        ({"cut_mid_quote": 1}, 2),
+        ({"reset": 1}, 2),
+        ({"missing_terminator": 1}, 2),  # re-read: the second answer is properly terminated
+        ({"missing_terminator": 2}, 2),  # two identical unterminated answers confirm each other
+        ({"slow_first_byte": 1.5, "slow_first_byte_count": 1}, 2),
+    ],
+    ids=lambda v: "-".join(f"{k}={v[k]}" for k in v) if isinstance(v, dict) else str(v),
+)
+def test_fault_survived_with_the_complete_frame(
+    flaky: Sandbox, client: Client, baseline: pd.DataFrame, fault: dict[str, Any], exports: int
+) -> None:
+    flaky.set_faults(**fault)
+    started = time.perf_counter()
+    frame = read(client)
+    pd.testing.assert_frame_equal(frame, baseline)
+    assert client.requests_sent == 1 + exports  # one token, then the export attempts
+    assert time.perf_counter() - started < 15
+
+
+def test_backoff_grows_between_attempts(flaky: Sandbox, client: Client) -> None:
+    flaky.set_faults(status_schedule=(503, 503, 503))
+    read(client)
+    assert delays(client) == [pytest.approx(0.05), pytest.approx(0.1), pytest.approx(0.2)]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ({"rate_limit_storm": 10}, bs.RateLimitError, "100 requests per hour"),
+        ({"status_schedule": (500,) * 10}, bs.ServerError, "kept failing: 4 attempt"),
+        ({"cut_mid_row": 10}, bs.TruncatedResponseError, "No partial frame"),
+        ({"reset": 10}, bs.TransportError, "Could not complete"),
+        ({"slow_first_byte": 3.0}, bs.TransportError, "did not answer in time"),
+    ],
+)
+def test_persistent_faults_raise_the_documented_error_in_bounded_time(
+    flaky: Sandbox, client: Client, fault: dict[str, Any], error: type, message: str
+) -> None:
+    flaky.set_faults(**fault)
+    started = time.perf_counter()
+    with pytest.raises(error, match=message):
+        read(client)
+    assert time.perf_counter() - started < 20
+    assert client.requests_sent == 1 + POLICY.attempts
+
+
+def test_unterminated_answers_that_disagree_are_refused(flaky: Sandbox, client: Client) -> None:
+    flaky.set_faults(missing_terminator=10, cut_mid_row=0)
+    frames = []
+    original = client.export
+
+    def shrinking(payload: Any, consume: Any) -> Any:
+        answer = original(payload, consume)
+        frames.append(answer)
+        answer.frame = answer.frame.iloc[: max(0, len(answer.frame) - len(frames))]
+        return answer
+
+    client.export = shrinking  # type: ignore[method-assign]
+    with pytest.raises(bs.TruncatedResponseError, match="did not agree"):
+        read(client)
+    assert len(frames) == POLICY.attempts
+
+
+def test_token_expiring_mid_session_is_refreshed(
+    flaky: Sandbox, client: Client, baseline: pd.DataFrame
+) -> None:
+    read(client)
+    flaky.expire_tokens()
+    pd.testing.assert_frame_equal(read(client), baseline)
+    statuses = [(r.endpoint, r.status) for r in flaky.requests]
+    assert statuses == [
+        ("token", 200),
+        ("export", 200),
+        ("export", 401),
+        ("token", 200),
+        ("export", 200),
+    ]
+
+
+def test_short_token_lifetime_refreshes_before_expiry(
+    flaky: Sandbox, baseline: pd.DataFrame
+) -> None:
+    flaky.reset()
+    flaky.set_faults(token_lifetime=2.0)
+    with flaky.client(retry=POLICY) as c:
+        read(c)
+        time.sleep(1.85)  # past lifetime minus the 10% margin, before the real expiry
+        pd.testing.assert_frame_equal(read(c), baseline)
+    assert flaky.count(endpoint="token") == 2
+    assert flaky.count(status=401) == 0  # refreshed ahead of expiry, never refused
+
+
+def test_lying_expires_in_is_survived(
+    flaky: Sandbox, client: Client, baseline: pd.DataFrame
+) -> None:
+    flaky.set_faults(token_lifetime=1.0, advertised_token_lifetime=3600.0)
+    read(client)
+    time.sleep(1.1)
+    pd.testing.assert_frame_equal(read(client), baseline)
+    assert flaky.count(endpoint="export", status=401) == 1
+
+
+def test_wrong_secret_is_an_authentication_error(flaky: Sandbox) -> None:
+    flaky.reset()
+    bad = Client(flaky.client_id, "wrong-secret-value-123", flaky.base_url, environ={})
+    with bad, pytest.raises(bs.AuthenticationError, match="refused the client credentials") as info:
+        read(bad)
+    assert "wrong-secret-value-123" not in str(info.value)
+    assert flaky.count(endpoint="export") == 0
+
+
+def test_budget_exhausted_on_the_server(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=10, users=3, hourly_budget=2)
+    with sb.client(retry=POLICY) as c:
+        c._sleep = RecordingSleep()
+        read(c)
+        read(c)
+        with pytest.raises(bs.RateLimitError, match="Still rate limited after 4 attempt"):
+            read(c)
+    assert sb.count(endpoint="export", status=429) == POLICY.attempts
+
+
+def test_client_pacer_waits_instead_of_hitting_429(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=10, users=3, hourly_budget=3, budget_window=1.0)
+    # the pacer counts every request (1 token + 3 exports fill a budget of 4)
+    with sb.client(retry=POLICY, pacer=Pacer(4, window=1.0)) as c:
+        frames = [read(c) for _ in range(3)]
+        with pytest.warns(bs.PacingWarning, match="waiting"):
+            frames.append(read(c))
+    assert sb.count(status=429) == 0
+    assert all(len(f) == 10 for f in frames)
+
+
+def test_concurrent_reads_through_one_sandbox(flaky: Sandbox, baseline: pd.DataFrame) -> None:
+    flaky.reset()
+    results: list[pd.DataFrame] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with flaky.client(retry=POLICY) as c:
+                results.append(read(c))
+        except BaseException as exc:  # collected and re-raised in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert len(results) == 6
+    for frame in results:
+        pd.testing.assert_frame_equal(frame, baseline)
+
+
+def test_chunked_read_refuses_a_cut_answer_after_the_complete_chunks(
+    flaky: Sandbox, client: Client
+) -> None:
+    flaky.set_faults(cut_mid_row=1)
+    seen: list[int] = []
+
+    def consume() -> None:
+        for chunk in bs.read_query("account", COLUMNS, client=client, chunksize=25):
+            seen.append(len(chunk))
+
+    with pytest.raises(bs.TruncatedResponseError, match="delivered"):
+        consume()
+    assert all(n == 25 for n in seen)
+
+
+def test_chunked_read_warns_on_an_unterminated_answer(
+    flaky: Sandbox, client: Client, baseline: pd.DataFrame
+) -> None:
+    flaky.set_faults(missing_terminator=1)
+    with pytest.warns(bs.UnverifiedAnswerWarning, match="terminating chunk"):
+        chunks = list(
+            bs.read_query(
+                "account", COLUMNS, client=client, chunksize=50, sort="ootb_account_crm_id"
+            )
+        )
+    pd.testing.assert_frame_equal(pd.concat(chunks), baseline)
