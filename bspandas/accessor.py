@@ -29,6 +29,7 @@ import pandera.pandas as pa
 
 from bspandas import reshape
 from bspandas.catalog import store
+from bspandas.client import Client
 from bspandas.errors import InvalidColumnsError
 from bspandas.schema import schema_for, validate_frame
 
@@ -231,6 +232,30 @@ class BackstoryAccessor:
         return reshape.join_account(self._frame, accounts, how, on=on, orphans=orphans)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    # -- the server: more columns for these rows ----------------------------------------------
+
+    def fetch(
+        self,
+        columns: Any,
+        *,
+        chunk_size: int = 500,
+        client: Client | None = None,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """Fetch more columns for the rows already present and merge them on.
+
+        The row ids go to the server as ``$in`` filters of ``chunk_size`` ids, through the
+        client's pacer and retries; row order, index and attrs are kept; rows the server no
+        longer returns keep empty new columns and raise a
+        :class:`bspandas.MissingRowsWarning`. ``options`` go to :func:`bspandas.read_query`
+        (``validate``, ``on_missing``, ``dtype_backend``...).
+        """
+        from bspandas.enrich import fetch_columns
+
+        return fetch_columns(
+            self._frame, self.object, columns, client=client, chunk_size=chunk_size, **options
+        )
 
     def _expect(self, wanted: str, method: str, other: str) -> None:
         recorded = self._object or reshape.provenance(self._frame).get("object")

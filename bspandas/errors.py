@@ -35,6 +35,7 @@ everything the library raises on purpose and
     ├── HeaderMismatchWarning              a known label differs from the one received
     ├── UnverifiedAnswerWarning            a chunked read ended without its terminating chunk
     ├── OrphanRowsWarning                  a join found opportunities without their account
+    ├── MissingRowsWarning                 fetch: the server no longer returns some rows
     ├── PacingWarning                      the hourly budget made a read wait
     └── InsecureConfigWarning              the credentials file is readable by others
 
@@ -73,6 +74,7 @@ __all__ = [
     "MissingColumnsError",
     "MissingColumnsWarning",
     "MissingCredentialsError",
+    "MissingRowsWarning",
     "OrphanRowsWarning",
     "PacingWarning",
     "QueryError",
@@ -356,6 +358,10 @@ class HeaderMismatchWarning(BackstoryWarning):
 class UnverifiedAnswerWarning(BackstoryWarning):
     """A chunked read ended without its terminating chunk: its rows are complete, but
     bspandas could not check that none are missing (a whole read re-reads to check)."""
+
+
+class MissingRowsWarning(BackstoryWarning):
+    """``df.backstory.fetch`` got no row back for some ids (their new columns stay empty)."""
 
 
 class OrphanRowsWarning(BackstoryWarning):

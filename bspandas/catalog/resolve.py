@@ -194,6 +194,10 @@ def _from_string(text: str, obj: str) -> Column:
 
 def resolve_one(spec: Any, obj: str) -> list[Column]:
     """Resolve one column spec into one or more :class:`Column` s."""
+    if isinstance(spec, Column):
+        if spec.metric.object != obj:
+            raise InvalidColumnsError(f"{spec!r} is a column of {spec.metric.object}, not {obj}.")
+        return [spec]
     if isinstance(spec, str):
         return [_from_string(spec, obj)]
     if isinstance(spec, Mapping):

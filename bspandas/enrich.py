@@ -1,0 +1,133 @@
+"""Fetching more columns for the rows a frame already has (``df.backstory.fetch``).
+
+The ids of the frame go to the server in chunks (an ``$in`` filter on the row id), through
+the client's pacer and retries, and the new columns are merged on, keeping row order. Rows
+the server no longer returns keep empty new columns and are reported.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"ootb_account_crm_id": ["001A", "001B"]})
+>>> plan_fetch(frame, "account", ["industry"], chunk_size=1)["payloads"][0]["filter"]
+{'attribute': {'slug': 'ootb_account_crm_id'}, 'clause': {'$in': ['001A']}}
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from bspandas import reshape
+from bspandas.catalog.resolve import Column, parse_name, resolve
+from bspandas.client import Client
+from bspandas.errors import InvalidColumnsError, MissingRowsWarning
+from bspandas.parse import empty_frame
+from bspandas.query import Query
+
+__all__ = ["fetch_columns", "plan_fetch"]
+
+
+_EXAMPLE_KEYS = {
+    "account": "ootb_account_crm_id",
+    "opportunity": "ootb_opportunity_crm_id",
+    "user": "ootb_user (its _id column)",
+    "activity": "ootb_activity_uid",
+}
+
+
+def _key(frame: pd.DataFrame, obj: str) -> tuple[str, Column]:
+    name = reshape.primary_key_column(frame, obj)
+    if name is None:
+        raise InvalidColumnsError(
+            f"fetch needs the {obj}'s row id in the frame, such as "
+            f"{_EXAMPLE_KEYS.get(obj, 'its id column')}; none of the columns is one."
+        )
+    found = parse_name(name, obj)
+    assert found is not None
+    metric, period, _ = found
+    (column,) = resolve([metric.slug if period is None else (metric.slug, period)], obj)
+    return name, column
+
+
+def _queries(
+    frame: pd.DataFrame, obj: str, columns: Any, chunk_size: int
+) -> tuple[str, Column, list[Column], list[Query]]:
+    if chunk_size < 1:
+        raise InvalidColumnsError(f"chunk_size must be positive, got {chunk_size!r}.")
+    key_name, key_column = _key(frame, obj)
+    wanted = [c for c in resolve(columns, obj) if c.name != key_column.name]
+    if not wanted:
+        raise InvalidColumnsError("fetch needs at least one column besides the row id.")
+    present = [o.name for c in wanted for o in c.outputs() if o.name in frame.columns]
+    if present:
+        raise InvalidColumnsError(
+            f"{', '.join(present)} already in the frame; drop them first to fetch them again."
+        )
+    ids = [v.item() if hasattr(v, "item") else v for v in frame[key_name].dropna().unique()]
+    queries = [
+        Query(
+            obj,
+            [key_column, *wanted],
+            filter={key_name: {"$in": ids[start : start + chunk_size]}},
+            variables={},
+        )
+        for start in range(0, len(ids), chunk_size)
+    ]
+    return key_name, key_column, wanted, queries
+
+
+def plan_fetch(
+    frame: pd.DataFrame, obj: str, columns: Any, *, chunk_size: int = 500
+) -> dict[str, Any]:
+    """What :func:`fetch_columns` would send: the key column and every payload."""
+    key_name, _, wanted, queries = _queries(frame, obj, columns, chunk_size)
+    return {
+        "key": key_name,
+        "columns": [c.name for c in wanted],
+        "payloads": [q.payload() for q in queries],
+    }
+
+
+def fetch_columns(
+    frame: pd.DataFrame,
+    obj: str,
+    columns: Any,
+    *,
+    client: Client | None = None,
+    chunk_size: int = 500,
+    **options: Any,
+) -> pd.DataFrame:
+    """A copy of ``frame`` with ``columns`` fetched for its rows and merged on (row order,
+    index and attrs kept). ``options`` go to :func:`bspandas.read_query`."""
+    from bspandas.reader import read_query
+
+    key_name, key_column, wanted, queries = _queries(frame, obj, columns, chunk_size)
+    new_names = [o.name for c in wanted for o in c.outputs()]
+    parts = [read_query(q, client=client, **options) for q in queries]
+    if parts:
+        fetched = pd.concat(parts, ignore_index=True)
+    else:  # no ids at all: nothing to ask, the new columns are empty (and typed)
+        outputs = [o for c in [key_column, *wanted] for o in c.outputs()]
+        fetched = empty_frame(outputs, dtype_backend=options.get("dtype_backend", "numpy_nullable"))
+    fetched = fetched[[key_name, *new_names]]
+    duplicated = fetched[key_name].duplicated(keep=False)
+    if duplicated.any():
+        keys = ", ".join(map(str, fetched.loc[duplicated, key_name].unique()[:5]))
+        raise InvalidColumnsError(f"The server returned several rows for the ids {keys}.")
+    missing = set(frame[key_name].dropna()) - set(fetched[key_name])
+    if missing:
+        sample = ", ".join(map(str, sorted(missing, key=str)[:5]))
+        warnings.warn(
+            f"The server returned no row for {len(missing)} of the frame's ids (e.g. {sample}); "
+            "their new columns are empty. They may have been deleted or filtered out since "
+            "the frame was read.",
+            MissingRowsWarning,
+            stacklevel=3,
+        )
+    merged = frame.merge(fetched, on=key_name, how="left", sort=False, validate="many_to_one")
+    merged.index = frame.index
+    merged.attrs = dict(frame.attrs)
+    meta = dict(merged.attrs.get("backstory") or {"object": obj})
+    meta["fetched_columns"] = [*meta.get("fetched_columns", []), *new_names]
+    merged.attrs["backstory"] = meta
+    return merged
