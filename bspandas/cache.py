@@ -33,6 +33,11 @@ __all__ = ["Cache", "as_cache", "default_cache_dir"]
 _META_KEY = b"bspandas"
 
 
+def _lists(kind: pa.DataType) -> Any:
+    """Arrow list columns come back as ``ArrowDtype`` (pandas cannot parse their dtype name)."""
+    return pd.ArrowDtype(kind) if pa.types.is_list(kind) else None
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/bspandas`` (``~/.cache/bspandas``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -63,8 +68,15 @@ class Cache:
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.parquet"
 
-    def load(self, key: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-        """The stored frame and its metadata, or ``None`` when absent or expired."""
+    def load(
+        self, key: str, *, arrow_dtypes: bool = False
+    ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        """The stored frame and its metadata, or ``None`` when absent or expired.
+
+        ``arrow_dtypes=True`` gives every column an ``ArrowDtype`` (frames read with
+        ``dtype_backend="pyarrow"``: their string columns would otherwise come back as
+        ``StringDtype``, which shares the name ``string[pyarrow]``).
+        """
         path = self._path(key)
         try:
             age = time.time() - path.stat().st_mtime
@@ -76,7 +88,11 @@ class Cache:
         table = pq.read_table(path)
         raw = (table.schema.metadata or {}).get(_META_KEY, b"{}")
         meta: dict[str, Any] = json.loads(raw)
-        return table.to_pandas(), meta
+        for index, kind in enumerate(table.schema.types):
+            if pa.types.is_list(kind):  # Parquet renames the list item field "element"
+                plain = table.column(index).cast(pa.list_(kind.value_type))
+                table = table.set_column(index, table.schema.names[index], plain)
+        return table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists), meta
 
     def store(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         """Write ``frame`` atomically with JSON-safe ``meta``."""

@@ -2,7 +2,9 @@
 
 Dates are midnight UTC, so they compare with timestamps without time-zone errors, and
 sentinel dates such as 9999-12-31 fit (millisecond resolution). Durations are nanosecond
-timedeltas, the resolution pandera validates.
+timedeltas, the resolution pandera validates. Lists are Arrow lists in both backends (numpy
+has no list type; Python lists in an object column would be slow and untyped); use the
+``.list`` accessor or ``explode()``.
 
 ``TABLE`` is the single source: the parser, the pandera schemas and the README's type table
 (``dtype_table_markdown()``, kept equal by a test) all read it. Enumerations become
@@ -47,7 +49,7 @@ TABLE: dict[str, tuple[Any, pa.DataType, str]] = {
     "timestamp": ("datetime64[ms, UTC]", pa.timestamp("ms", tz="UTC"), "2026-06-30 14:00:00+00:00"),
     "duration": ("timedelta64[ns]", pa.duration("s"), "H:MM:SS, hours may pass 24"),
     "enumeration": ("category", _STRING, "one of the catalog's values"),
-    "list": ("object", pa.list_(_STRING), "[a;b;c]"),
+    "list": (pd.ArrowDtype(pa.list_(_STRING)), pa.list_(_STRING), "[a;b;c]"),
 }
 
 # How each type is read from the CSV before conversion (durations and lists need work).

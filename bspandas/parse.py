@@ -307,6 +307,8 @@ def _numpy_mapper(kind: pa.DataType) -> Any:
         return _NULLABLE[kind]
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return pd.StringDtype()
+    if pa.types.is_list(kind):
+        return pd.ArrowDtype(kind)
     return None
 
 
@@ -320,7 +322,6 @@ def to_frame(
     """Turn a parsed table (columns named by output) into a frame with catalog dtypes."""
     arrays: list[pa.ChunkedArray] = []
     enumerations: dict[str, Output] = {}
-    lists: list[str] = []
     for output in outputs:
         column = table.column(output.name)
         kind = output.part.type
@@ -333,8 +334,6 @@ def to_frame(
                 column = pc.cast(column, pa.duration("ns"))
         elif kind == "list":
             column = _parse_list(column)
-            if dtype_backend == "numpy_nullable":
-                lists.append(output.name)
         elif kind == "date" and dtype_backend == "numpy_nullable":
             column = pc.cast(pc.cast(column, pa.timestamp("ms")), pa.timestamp("ms", tz="UTC"))
         elif kind == "enumeration" and dtype_backend == "numpy_nullable":
@@ -347,14 +346,9 @@ def to_frame(
             types_mapper=pd.ArrowDtype, split_blocks=True, self_destruct=True
         )
         return arrow_frame
-    plain = table.drop_columns(lists) if lists else table
-    frame: pd.DataFrame = plain.to_pandas(
+    frame: pd.DataFrame = table.to_pandas(
         types_mapper=_numpy_mapper, split_blocks=True, self_destruct=True
     )
-    for name in lists:
-        frame[name] = pd.Series(table.column(name).to_pylist(), index=frame.index, dtype="object")
-    if lists:
-        frame = frame[[o.name for o in outputs]]
     for name, output in enumerations.items():
         frame[name] = _categorical(frame[name], output)
     return frame

@@ -493,16 +493,14 @@ def read_query(
             payload=query.payload(),
             extra=f"{store.version()}|{dtype_backend}",
         )
-        hit = store_in.load(key)
+        hit = store_in.load(key, arrow_dtypes=dtype_backend == "pyarrow")
         if hit is not None:
             frame, meta = hit
             plan = HeaderPlan(
                 [o for o in query.outputs() if o.name in frame.columns],
                 [c for c in query.request_columns if c.name in meta.get("missing", [])],
             )
-            return reader.finish(
-                _restore(frame, plan.outputs, dtype_backend), plan, meta["fetched_at"]
-            )
+            return reader.finish(frame, plan, meta["fetched_at"])
     frame, plan = reader.fetch()
     fetched_at = _now()
     if store_in is not None:
@@ -516,19 +514,6 @@ def read_query(
             },
         )
     return reader.finish(frame, plan, fetched_at)
-
-
-def _restore(frame: pd.DataFrame, outputs: Sequence[Output], backend: Backend) -> pd.DataFrame:
-    """Parquet gives list cells back as arrays: make them lists again."""
-    if backend == "numpy_nullable":
-        for output in outputs:
-            if output.part.type == "list" and output.name in frame.columns:
-                frame[output.name] = pd.Series(
-                    [None if v is None else list(v) for v in frame[output.name]],
-                    index=frame.index,
-                    dtype="object",
-                )
-    return frame
 
 
 def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:

@@ -105,7 +105,7 @@ def _expected(kind: str, values: list[Any]) -> pd.Series:
         seconds = [np.nan if v is None else v for v in values]
         return pd.Series(pd.to_timedelta(seconds, unit="s").astype("timedelta64[ns]"))
     if kind == "list":
-        return pd.Series(values, dtype="object")
+        return pd.Series(values, dtype=dtype_for("list"))
     if kind == "enumeration":
         return pd.Series(values).astype(
             dtype_for(

@@ -313,12 +313,24 @@ def test_cache_answers_the_second_read(sandbox: Sandbox, client: Client, tmp_pat
     assert sandbox.client_secret.encode() not in written
 
 
-def test_cache_keeps_lists(client: Client, tmp_path: Path) -> None:
-    first = bs.read_query("opportunity", ["ootb_opportunity_owners"], client=client, cache=tmp_path)
-    second = bs.read_query(
-        "opportunity", ["ootb_opportunity_owners"], client=client, cache=tmp_path
+@pytest.mark.parametrize("backend", ["numpy_nullable", "pyarrow"])
+def test_cache_keeps_every_dtype(client: Client, tmp_path: Path, backend: Any) -> None:
+    columns = [
+        "ootb_opportunity_owners",
+        "ootb_opportunity_days_in_stage",
+        "ootb_opportunity_close_date",
+        "ootb_opportunity_created_at",
+        "ootb_opportunity_current_stage",
+        "ootb_opportunity_is_won",
+        "ootb_opportunity_owner",
+    ]
+    first = bs.read_query(
+        "opportunity", columns, client=client, cache=tmp_path, dtype_backend=backend
     )
-    assert all(isinstance(v, list) for v in second["ootb_opportunity_owners"].dropna())
+    second = bs.read_query(
+        "opportunity", columns, client=client, cache=tmp_path, dtype_backend=backend
+    )
+    assert str(second["ootb_opportunity_owners"].dtype) == "list<item: string>[pyarrow]"
     pd.testing.assert_frame_equal(first, second)
 
 
