@@ -13,8 +13,8 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/bspandas demo
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check bspandas tests tools
-	$(BIN)/ruff format --check bspandas tests tools
+	$(BIN)/ruff check bspandas tests tools benchmarks
+	$(BIN)/ruff format --check bspandas tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -W error
 

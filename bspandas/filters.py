@@ -479,13 +479,13 @@ def _merge_ops(a: Condition, b: Condition) -> Condition | None:
             ops[op] = min(ops[op], value)
         elif op == "$in" and any(v in value for v in ops[op]):
             ops[op] = [v for v in ops[op] if v in value]
-        elif op == "$ne":
+        elif op == "$ne" and "$nin" in _BY_TYPE[_FAMILY[a.part.type]]:
             ops["$nin"] = _union(ops.get("$nin", []), [ops.pop("$ne"), value])
         elif op == "$nin":
             ops[op] = _union(ops[op], value)
         else:
             return None
-    if "$ne" in ops and "$nin" in ops:
+    if "$ne" in ops and "$nin" in ops:  # ($nin exists only where the family allows it)
         ops["$nin"] = _union(ops["$nin"], [ops.pop("$ne")])
     return Condition(a.column, a.part, tuple(ops.items()))
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +52,7 @@ __all__ = [
     "to_frame",
 ]
 
-BLOCK_SIZE = 1 << 22
+BLOCK_SIZE = 1 << 20
 _CONVERSION = re.compile(r"CSV column #(\d+)")
 
 
@@ -273,8 +275,26 @@ def _labels(head: bytes) -> list[str]:
 # -- Arrow to pandas -------------------------------------------------------------------------------
 
 
+_HMS = r"^\d+:\d\d:\d\d$"
+
+
 def _parse_duration(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    """``H:MM:SS`` (hours may pass 24, optional ``-``) to ``duration[s]``."""
+    """``H:MM:SS`` (hours may pass 24, optional ``-``) to ``duration[s]``.
+
+    The common form is read by position (the last five characters are ``MM:SS``); anything
+    else (a sign, spaces, short fields) goes through the general parser.
+    """
+    regular = pc.match_substring_regex(array, _HMS)
+    if pc.all(regular, skip_nulls=True).as_py() is not False:
+        hours = pc.cast(pc.utf8_slice_codeunits(array, 0, -6), pa.int64())
+        minutes = pc.cast(pc.utf8_slice_codeunits(array, -5, -3), pa.int64())
+        seconds = pc.cast(pc.utf8_slice_codeunits(array, -2), pa.int64())
+        total = pc.add(pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)), seconds)
+        return pc.cast(total, pa.duration("s"))
+    return _parse_duration_general(array)
+
+
+def _parse_duration_general(array: pa.ChunkedArray) -> pa.ChunkedArray:
     text = pc.utf8_trim_whitespace(array)
     negative = pc.starts_with(text, "-")
     parts = pc.split_pattern(pc.replace_substring(text, "-", ""), ":")
@@ -289,11 +309,13 @@ def _parse_duration(array: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _parse_list(array: pa.ChunkedArray) -> pa.ChunkedArray:
     """``[a;b;c]`` to ``list<string>`` (``[]`` is an empty list)."""
-    inner = pc.utf8_trim(pc.utf8_trim_whitespace(array), "[]")
+    inner = pc.utf8_slice_codeunits(array, 1, -1)
     split = pc.split_pattern(inner, ";")
     empty = pc.equal(inner, "")
     return pc.if_else(empty, pa.scalar([], type=pa.list_(pa.string())), split)
 
+
+_SLOW = frozenset({"duration", "list", "date", "enumeration"})
 
 _NULLABLE: dict[pa.DataType, Any] = {
     pa.int64(): pd.Int64Dtype(),
@@ -320,14 +342,19 @@ def to_frame(
     as_text: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """Turn a parsed table (columns named by output) into a frame with catalog dtypes."""
-    arrays: list[pa.ChunkedArray] = []
-    enumerations: dict[str, Output] = {}
-    for output in outputs:
+    enumerations = {
+        o.name: o
+        for o in outputs
+        if o.part.type == "enumeration"
+        and dtype_backend == "numpy_nullable"
+        and o.name not in as_text
+    }
+
+    def convert(output: Output) -> pa.ChunkedArray:
         column = table.column(output.name)
         kind = output.part.type
         if output.name in as_text:
-            arrays.append(column)
-            continue
+            return column
         if kind == "duration":
             column = _parse_duration(column)
             if dtype_backend == "numpy_nullable":
@@ -336,10 +363,18 @@ def to_frame(
             column = _parse_list(column)
         elif kind == "date" and dtype_backend == "numpy_nullable":
             column = pc.cast(pc.cast(column, pa.timestamp("ms")), pa.timestamp("ms", tz="UTC"))
-        elif kind == "enumeration" and dtype_backend == "numpy_nullable":
-            enumerations[output.name] = output
+        elif output.name in enumerations:
             column = column.dictionary_encode()
-        arrays.append(column)
+        return column
+
+    slow = [o for o in outputs if o.part.type in _SLOW and o.name not in as_text]
+    if len(slow) > 1 and table.num_rows > 100_000:
+        # Arrow compute releases the GIL: parse the costly columns side by side
+        with ThreadPoolExecutor(max_workers=min(len(slow), os.cpu_count() or 1)) as pool:
+            done = dict(zip([o.name for o in slow], pool.map(convert, slow), strict=True))
+    else:
+        done = {o.name: convert(o) for o in slow}
+    arrays = [done[o.name] if o.name in done else convert(o) for o in outputs]
     table = pa.table(arrays, names=[o.name for o in outputs])
     if dtype_backend == "pyarrow":
         arrow_frame: pd.DataFrame = table.to_pandas(
@@ -405,7 +440,8 @@ def _options(
         o.name: pa.string() if o.name in as_text else arrow_read_type(o.part.type) for o in outputs
     }
     read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=True)
-    parse = pacsv.ParseOptions(newlines_in_values=True)
+    # an empty line is a row whose only cell is missing (one-column answers), not noise
+    parse = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
     convert = pacsv.ConvertOptions(
         column_types=types,
         strings_can_be_null=True,

@@ -295,7 +295,9 @@ class _Reader:
         names = [
             o.name for o in self.outputs() if o.name in frame.columns and o.name not in self.dtypes
         ]
-        schema = schema_for(self.query.object, names, dtype_backend=self.dtype_backend)
+        schema = schema_for(
+            self.query.object, names, dtype_backend=self.dtype_backend, coerce=False
+        )
 
         def report(summary: str, cases: pd.DataFrame) -> None:
             warnings.warn(
@@ -305,7 +307,7 @@ class _Reader:
             )
 
         on_fail: Literal["raise", "return"] = "return" if self.validate == "warn" else "raise"
-        validate_frame(frame[names], schema, on_fail=on_fail, report=report)
+        validate_frame(frame[names], schema, on_fail=on_fail, report=report, inplace=True)
 
     def outputs(self) -> list[Output]:
         return [o for c in self.query.columns for o in c.outputs()]

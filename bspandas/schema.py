@@ -65,7 +65,13 @@ def _range_check(lo: float | None, hi: float | None, type: str) -> pa.Check:
 
 
 def _column(
-    name: str, metric: Metric, part: Part, period: str | None, backend: Backend, required: bool
+    name: str,
+    metric: Metric,
+    part: Part,
+    period: str | None,
+    backend: Backend,
+    required: bool,
+    coerce: bool,
 ) -> pa.Column:
     checks: list[pa.Check] = []
     dtype: Any = None
@@ -90,7 +96,7 @@ def _column(
         nullable=True,
         unique=unique,
         required=required,
-        coerce=dtype is not None,
+        coerce=coerce and dtype is not None,
         title=label,
         description=metric.description,
         metadata={
@@ -134,13 +140,15 @@ def schema_for(
     *,
     dtype_backend: Backend = "numpy_nullable",
     strict: bool = False,
+    coerce: bool = True,
 ) -> pa.DataFrameSchema:
     """A pandera schema for ``object`` with the given columns (frame names or column specs).
 
     Without ``columns`` every column the catalog can produce for the object is described
     and none is required, so any selection validates. Columns are nullable (the API leaves
     cells empty), coerced to the catalog dtype, range- and value-checked; row ids are
-    checked for uniqueness. Each column carries its label and description.
+    checked for uniqueness. Each column carries its label and description. ``coerce=False``
+    checks dtypes instead of converting (frames from ``read_query`` already have them).
     """
     obj = store.check_object(object)
     required = columns is not None
@@ -151,7 +159,7 @@ def schema_for(
     else:
         entries = _named_columns(obj, columns)
     schema_columns = {
-        name: _column(name, metric, part, period, dtype_backend, required)
+        name: _column(name, metric, part, period, dtype_backend, required, coerce)
         for name, metric, part, period in entries
     }
     return pa.DataFrameSchema(
@@ -210,11 +218,13 @@ def validate_frame(
     lazy: bool = True,
     on_fail: Literal["raise", "return"] = "raise",
     report: Callable[[str, pd.DataFrame], None] | None = None,
+    inplace: bool = False,
 ) -> pd.DataFrame:
     """Validate ``frame``; on failure raise :class:`SchemaValidationError` (or report and
-    return the frame unchanged when ``on_fail="return"``)."""
+    return the frame unchanged when ``on_fail="return"``). ``inplace=True`` skips pandera's
+    copy of the frame (safe with a schema that does not coerce)."""
     try:
-        validated: pd.DataFrame = schema.validate(frame, lazy=lazy)
+        validated: pd.DataFrame = schema.validate(frame, lazy=lazy, inplace=inplace)
         return validated
     except SchemaErrors as errors:
         cases = errors.failure_cases

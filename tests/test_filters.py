@@ -251,6 +251,13 @@ def test_several_conditions_on_one_attribute_merge_or_stay_apart() -> None:
         "industry", {"$nin": ["B", "C", "A"]}
     )
     assert api("industry == 'A' and industry != 'B'") == leaf("industry", {"$eq": "A", "$ne": "B"})
+    # booleans have no $nin: two $ne stay two leaves
+    assert api("ootb_executive_engagement != True and ootb_executive_engagement != False") == {
+        "$and": [
+            leaf("ootb_executive_engagement", {"$ne": True}),
+            leaf("ootb_executive_engagement", {"$ne": False}),
+        ]
+    }
     assert api("industry.str.contains('a') and industry.str.contains('b')") == {
         "$and": [leaf("industry", {"$regex": "a"}), leaf("industry", {"$regex": "b"})]
     }

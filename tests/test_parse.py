@@ -156,3 +156,20 @@ def test_chunked_read_raises_after_delivering_complete_rows() -> None:
     with pytest.raises(TruncatedResponseError, match="rows delivered"):
         consume()
     assert seen == [4, 4]
+
+
+def test_durations_in_every_form() -> None:
+    columns = resolve(["ootb_opportunity_days_in_stage"], "opportunity")
+    regular = read_answer(Stream([b"Days in Stage\n52:10:05\n0:00:01\n\n1200:00:00\n"]), columns)
+    assert regular.frame.iloc[:, 0].dt.total_seconds().tolist()[:2] == [187805.0, 1.0]
+    assert regular.frame.iloc[:, 0].isna().tolist() == [False, False, True, False]
+    irregular = read_answer(Stream([b"Days in Stage\n-1:00:00\n 2:00:30\n"]), columns)
+    assert irregular.frame.iloc[:, 0].dt.total_seconds().tolist() == [-3600.0, 7230.0]
+
+
+def test_one_column_rows_with_a_missing_value_are_kept() -> None:
+    columns = resolve(["industry"], "account")
+    frame = read_answer(Stream([b"Industry\r\nRetail\r\n\r\nMedia\r\n\r\n"]), columns).frame
+    assert frame["industry"].tolist() == ["Retail", pd.NA, "Media", pd.NA]
+    chunks = list(iter_answer(Stream([b"Industry\n\n\nMedia\n"]), columns, 2))
+    assert [len(c) for c in chunks] == [2, 1]

@@ -509,3 +509,11 @@ def test_bad_input_gets_the_library_error(
 ) -> None:
     with pytest.raises(error, match=message):
         bs.read_query(client=client, **kwargs)
+
+
+def test_one_column_with_missing_values_keeps_every_row(sandbox: Sandbox, client: Client) -> None:
+    frame = bs.read_query("account", ["industry"], client=client)
+    truth = sandbox.tenant.accounts["industry"]
+    assert truth.isna().any()  # the tenant leaves some industries empty
+    assert len(frame) == len(truth)
+    assert frame["industry"].isna().sum() == truth.isna().sum()

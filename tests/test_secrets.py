@@ -74,11 +74,13 @@ def test_exception_texts(sb: Sandbox) -> None:
             "failed", status=500, body=f"Authorization: Bearer {token} {SECRET}"
         )
         assert not leaks(str(echoed) + repr(echoed) + echoed.body, token, SECRET)
-        sb.set_faults(token_lifetime=0.001)  # every new token is expired on arrival
+        sb.set_faults(token_lifetime=1e-6)  # every new token is expired on arrival
         sb.expire_tokens()  # and the cached one too: 401, new token, 401
-        with pytest.raises(bs.AuthenticationError) as refused:
-            bs.read_query("account", ["industry"], client=client)
-        sb.reset_faults()
+        try:
+            with pytest.raises(bs.AuthenticationError) as refused:
+                bs.read_query("account", ["industry"], client=client)
+        finally:
+            sb.reset_faults()
     text = str(refused.value) + repr(refused.value)
     assert "revoked" in text
     assert not leaks(text, SECRET, token, client._token or "")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bspandas.catalog import store
@@ -149,10 +150,18 @@ def split_variation(text: str, obj: str) -> tuple[Metric, str] | None:
 def parse_name(name: str, obj: str) -> tuple[Metric, str | None, Part] | None:
     """Map a frame column name back to (entry, period, part), or ``None`` when unknown.
 
+    Answers are cached (reshaping a frame parses the same names again and again) until the
+    custom-metric registry changes.
+
     >>> m, period, part = parse_name("ootb_opportunity_owner_name", "opportunity")
     >>> (m.slug, period, part.suffix)
     ('ootb_opportunity_owner', None, '_name')
     """
+    return _parse_name(name, obj, store.generation())
+
+
+@lru_cache(maxsize=8192)
+def _parse_name(name: str, obj: str, generation: int) -> tuple[Metric, str | None, Part] | None:
     metric = store.find(name, obj)
     if metric is not None:
         return metric, None, metric.parts[0]

@@ -54,6 +54,12 @@ _CUSTOM_PATTERNS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 )
 
 _custom: dict[tuple[str, str], Metric] = {}
+_generation = [0]  # bumped whenever the custom registry changes (invalidates lookups)
+
+
+def generation() -> int:
+    """A number that changes whenever custom metrics are registered or cleared."""
+    return _generation[0]
 
 
 @cache
@@ -279,6 +285,7 @@ def register(
         bare=not normalized,
     )
     _custom[(obj, slug)] = metric
+    _generation[0] += 1
     return metric
 
 
@@ -317,6 +324,7 @@ def register_file(path: str | Path) -> list[Metric]:
 
 def clear_custom(slugs: Iterable[str] | None = None) -> None:
     """Forget registered custom metrics (all of them, or the given slugs)."""
+    _generation[0] += 1
     if slugs is None:
         _custom.clear()
         return

@@ -59,18 +59,21 @@ def measure(**options: Any) -> dict[str, float]:
         token = http.post(sb.token_url, data=form, timeout=30).json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
         query = {"object": "opportunity", "columns": COLUMNS}
-        started = time.perf_counter()
-        first_byte = 0.0
-        size = 0
-        newlines = 0
-        with http.post(sb.export_url, json=query, stream=True, timeout=600) as answer:
-            answer.raise_for_status()
-            for chunk in answer.iter_content(1 << 20):
-                if not first_byte:
-                    first_byte = time.perf_counter() - started
-                size += len(chunk)
-                newlines += chunk.count(b"\n")
-        served = time.perf_counter() - started
+        timings = []
+        for _ in range(2):  # the first answer renders the cells, the second reuses them
+            started = time.perf_counter()
+            first_byte = 0.0
+            size = 0
+            newlines = 0
+            with http.post(sb.export_url, json=query, stream=True, timeout=600) as answer:
+                answer.raise_for_status()
+                for chunk in answer.iter_content(1 << 20):
+                    if not first_byte:
+                        first_byte = time.perf_counter() - started
+                    size += len(chunk)
+                    newlines += chunk.count(b"\n")
+            timings.append((first_byte, time.perf_counter() - started))
+        (first_byte, served), (_, again) = timings
         rows = sb.requests[-1].rows or 0
     return {
         "opportunities": opportunities,
@@ -79,6 +82,7 @@ def measure(**options: Any) -> dict[str, float]:
         "serve_s": served,
         "megabytes": size / 1e6,
         "mb_per_s": size / 1e6 / served,
+        "mb_per_s_repeat": size / 1e6 / again,
         "rows": rows,
         "lines": newlines,
     }

@@ -23,6 +23,8 @@ b'Name,Amount\\r\\n"a,b",2\\r\\n'
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -108,8 +110,43 @@ def header_line(labels: Sequence[str]) -> bytes:
 def render_rows(columns: Sequence[tuple[str, Any]]) -> Any:
     """Join the rendered cells of equally long columns into CSV rows ending with CRLF."""
     cells = [render_cells(kind, values) for kind, values in columns]
+    return _join(cells)
+
+
+def _join(cells: Sequence[Any]) -> Any:
     joined = cells[0] if len(cells) == 1 else pc.binary_join_element_wise(*cells, ",")
     return pc.binary_join_element_wise(joined, "", CRLF)
+
+
+class _RenderedCells:
+    """The rendered cells of whole value columns, kept for the next answers.
+
+    A tenant's value arrays never change (an override installs new arrays), so the cells of
+    a column are rendered once and later answers only slice, take and join them. Keyed by
+    the identity of the array, which the cache keeps alive; the oldest entries go first.
+    """
+
+    def __init__(self, capacity: int = 96) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[int, str], tuple[Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, values: Any) -> Any:
+        key = (id(values), kind)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and found[0] is values:
+                self._entries.move_to_end(key)
+                return found[1]
+        cells = render_cells(kind, values)
+        with self._lock:
+            self._entries[key] = (values, cells)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+        return cells
+
+
+RENDERED = _RenderedCells()
 
 
 def _payload(rows: Any) -> tuple[bytes, npt.NDArray[np.int64]]:
@@ -135,15 +172,16 @@ def iter_batches(
     """
     if not columns:
         return
+    cells = [RENDERED.get(kind, values) for kind, values in columns]
     total = n_rows if indices is None else len(indices)
     for start in range(0, total, batch_rows):
         stop = min(total, start + batch_rows)
         if indices is None:
-            batch = [(kind, values.slice(start, stop - start)) for kind, values in columns]
+            batch = [c.slice(start, stop - start) for c in cells]
         else:
             take = pa.array(indices[start:stop])
-            batch = [(kind, values.take(take)) for kind, values in columns]
-        yield _payload(render_rows(batch))
+            batch = [c.take(take) for c in cells]
+        yield _payload(_join(batch))
 
 
 def csv_bytes(
