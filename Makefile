@@ -7,7 +7,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test lint typecheck pytest bench bench-quick catalog clean
+COMPAT ?= .venv-pandas22
+
+.PHONY: demo test test-compat bench bench-quick catalog clean
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/bspandas demo
@@ -17,6 +19,15 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check bspandas tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -W error
+
+# The oldest pandas bspandas supports (2.2), in a venv of its own (CI runs it after `test`).
+test-compat: $(COMPAT)/.installed
+	$(COMPAT)/bin/python -m pytest -W error -q -p no:cacheprovider
+
+$(COMPAT)/.installed: pyproject.toml
+	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
+	$(COMPAT)/bin/python -m pip --disable-pip-version-check --quiet install -e '.[dev]' 'pandas==2.2.3'
+	touch $@
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
@@ -40,4 +51,4 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-demo
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT) build dist .pytest_cache .mypy_cache .ruff_cache
