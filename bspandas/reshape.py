@@ -432,6 +432,22 @@ def _as_flat(frame: pd.DataFrame, obj: str | None) -> pd.DataFrame:
     return frame
 
 
+def _with_variations(
+    frame: pd.DataFrame, obj: str | None, verb: str
+) -> tuple[pd.DataFrame, str, dict[str, Json], list[Any], dict[str, ColumnInfo]]:
+    """The flat frame, its object, attrs, column names and variation columns (or an error)."""
+    frame = _as_flat(frame, obj)
+    found = infer_object(frame, obj)
+    names = frame.columns.tolist()
+    infos = {n: i for n, i in catalog_columns(names, found).items() if i.period is not None}
+    if not infos:
+        raise InvalidColumnsError(
+            f"No variation columns ({{slug}}_{{period}}) among {_preview(names)}; "
+            f"nothing to {verb}."
+        )
+    return frame, found, _attrs(frame), names, infos
+
+
 def pivot_variations(
     frame: pd.DataFrame, obj: str | None = None, metric: str | None = None
 ) -> pd.DataFrame:
@@ -456,15 +472,7 @@ def pivot_variations(
     [('ootb_account_name', ''), ('ootb_emails_sent', 'last_7_days'), \
 ('ootb_emails_sent', 'current_year')]
     """
-    frame = _as_flat(frame, obj)
-    obj = infer_object(frame, obj)
-    source = _attrs(frame)
-    names = frame.columns.tolist()
-    infos = {n: i for n, i in catalog_columns(names, obj).items() if i.period is not None}
-    if not infos:
-        raise InvalidColumnsError(
-            f"No variation columns ({{slug}}_{{period}}) among {_preview(names)}; nothing to pivot."
-        )
+    frame, obj, source, names, infos = _with_variations(frame, obj, "pivot")
     groups: dict[Hashable, list[str]] = {}
     for column in names:
         info = infos.get(column) if isinstance(column, str) else None
@@ -558,15 +566,7 @@ def melt_variations(
     >>> long["value"].tolist(), str(long["value"].dtype)
     ([3, 1], 'Int64')
     """
-    frame = _as_flat(frame, obj)
-    obj = infer_object(frame, obj)
-    source = _attrs(frame)
-    names = frame.columns.tolist()
-    infos = {n: i for n, i in catalog_columns(names, obj).items() if i.period is not None}
-    if not infos:
-        raise InvalidColumnsError(
-            f"No variation columns ({{slug}}_{{period}}) among {_preview(names)}; nothing to melt."
-        )
+    frame, obj, source, names, infos = _with_variations(frame, obj, "melt")
     variations = list(infos)
     if id_columns is None:
         ids: list[Hashable] = [c for c in names if c not in infos]

@@ -30,6 +30,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bspandas.catalog import store as _catalog
+from bspandas.reshape import DEFAULT_STAGE_PROBABILITY
+
 __all__ = [
     "ACTIVITY_TYPES",
     "AS_OF",
@@ -46,18 +49,14 @@ Arr = npt.NDArray[Any]
 AS_OF = datetime(2026, 10, 15, 12, 0, tzinfo=UTC)
 DAY = 86_400
 
-STAGES: tuple[str, ...] = (
-    "Prospecting",
-    "Qualification",
-    "Needs Analysis",
-    "Proposal",
-    "Negotiation",
-    "Closed Won",
-    "Closed Lost",
-)
-WON, LOST = 5, 6
-STAGE_PROBABILITY = np.array([10.0, 20.0, 40.0, 60.0, 80.0, 100.0, 0.0])
-FORECAST = ("Pipeline", "Best Case", "Commit", "Closed", "Omitted")
+# Stages and forecast categories are the catalog's; the tenant relies on the closed stages
+# coming last (stage < WON means open). Probabilities are the ones the roll-ups assume.
+STAGES: tuple[str, ...] = _catalog.lookup("ootb_opportunity_current_stage", "opportunity").values
+if STAGES[-2:] != ("Closed Won", "Closed Lost"):
+    raise ImportError("the sandbox tenant expects the closed stages last in the catalog")
+WON, LOST = len(STAGES) - 2, len(STAGES) - 1
+STAGE_PROBABILITY = np.array([DEFAULT_STAGE_PROBABILITY[s] for s in STAGES])
+FORECAST = _catalog.lookup("ootb_opportunity_forecast_category", "opportunity").values
 STAGE_FORECAST = np.array([0, 0, 0, 1, 2, 3, 4])
 ACTIVITY_TYPES: tuple[str, ...] = ("email", "meeting", "call")
 EMAIL, MEETING, CALL = 0, 1, 2
