@@ -175,11 +175,11 @@ class _Reader:
                     as_text=as_text,
                     on_header=self.check_header,
                 )
+                if bar is not None:
+                    bar.set_postfix(rows=f"{len(answer.frame):,}")
             finally:
                 if bar is not None:
                     bar.close()
-            if bar is not None:
-                bar.set_postfix(rows=len(answer.frame))
             return answer
 
         return self.client.export(self.query.payload(), consume)
@@ -546,6 +546,8 @@ def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
                 finished = reader.finish(chunk, plan, fetched_at)
                 yield finished.set_axis(pd.RangeIndex(position, position + len(finished)))
                 position += len(finished)
+                if bar is not None:
+                    bar.set_postfix(rows=f"{position:,}")
             if not body.terminated:
                 warnings.warn(
                     f"The answer ended without its terminating chunk after {position} rows. "

@@ -335,8 +335,10 @@ def test_cache_keeps_every_dtype(client: Client, tmp_path: Path, backend: Any) -
 
 
 def test_progress_bar_can_be_forced(client: Client, capsys: pytest.CaptureFixture[str]) -> None:
-    bs.read_query("account", ["ootb_account_crm_id"], client=client, progress=True)
-    assert "account export" in capsys.readouterr().err
+    frame = bs.read_query("account", ["ootb_account_crm_id"], client=client, progress=True)
+    err = capsys.readouterr().err
+    assert "account export" in err
+    assert f"rows={len(frame)}" in err
 
 
 # -- what the server does wrong -------------------------------------------------------------
