@@ -21,6 +21,7 @@ everything the library raises on purpose and
     ├── TransportError                     connection refused/reset, timeouts
     ├── ResponseError                      the answer itself is unusable
     │   ├── TruncatedResponseError         cut mid-row or mid-quote, even after retries
+    │   ├── ConversionError                a cell is not its catalog type (read again as text)
     │   ├── MissingColumnsError            the server dropped requested columns
     │   └── HeaderMismatchError            header cannot be mapped back to the request
     ├── IgnoredFilterError                 server ignored a filter (``on_ignored_filter="raise"``)
@@ -63,6 +64,7 @@ __all__ = [
     "BackstoryWarning",
     "BadRequestError",
     "ConfigurationError",
+    "ConversionError",
     "HeaderMismatchError",
     "HeaderMismatchWarning",
     "IgnoredFilterError",
@@ -280,6 +282,15 @@ class ResponseError(BackstoryError):
 
 class TruncatedResponseError(ResponseError):
     """The CSV answer was cut inside a row or a quoted field, even after retries."""
+
+
+class ConversionError(ResponseError):
+    """A cell could not be read as its catalog type. ``read_query`` reads the column again
+    as text (so no value is lost) and validation reports the cells."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        self.name = name
+        super().__init__(f"Column {name!r} holds a value that is not its catalog type: {detail}")
 
 
 class MissingColumnsError(ResponseError):

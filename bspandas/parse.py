@@ -36,6 +36,7 @@ from bspandas.catalog import vocabulary
 from bspandas.catalog.resolve import Column, Output
 from bspandas.dtypes import Backend, arrow_read_type, dtype_for
 from bspandas.errors import (
+    ConversionError,
     HeaderMismatchError,
     MissingColumnsError,
     ResponseError,
@@ -422,14 +423,6 @@ class Answer:
     plan: HeaderPlan
     bytes_read: int
     terminated: bool
-
-
-class ConversionError(ResponseError):
-    """A cell could not be read as its catalog type (the column is named)."""
-
-    def __init__(self, name: str, detail: str) -> None:
-        self.name = name
-        super().__init__(f"Column {name!r} holds a value that is not its catalog type: {detail}")
 
 
 def _options(

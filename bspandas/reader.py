@@ -26,6 +26,7 @@ from bspandas.catalog.resolve import Column, Output
 from bspandas.client import Body, Client, default_client
 from bspandas.dtypes import BACKENDS, Backend
 from bspandas.errors import (
+    ConversionError,
     IgnoredFilterError,
     IgnoredFilterWarning,
     MissingColumnsError,
@@ -36,7 +37,7 @@ from bspandas.errors import (
     ValidationWarning,
 )
 from bspandas.filters import Node
-from bspandas.parse import Answer, ConversionError, HeaderPlan, iter_answer, read_answer
+from bspandas.parse import Answer, HeaderPlan, iter_answer, read_answer
 from bspandas.query import Query, caller_variables
 from bspandas.schema import schema_for, validate_frame
 

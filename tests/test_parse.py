@@ -8,8 +8,13 @@ import pandas as pd
 import pytest
 
 from bspandas.catalog import resolve
-from bspandas.errors import HeaderMismatchError, MissingColumnsError, TruncatedResponseError
-from bspandas.parse import ConversionError, iter_answer, match_header, read_answer
+from bspandas.errors import (
+    ConversionError,
+    HeaderMismatchError,
+    MissingColumnsError,
+    TruncatedResponseError,
+)
+from bspandas.parse import iter_answer, match_header, read_answer
 
 
 class Stream:
