@@ -26,7 +26,7 @@ import io
 import math
 import re
 import tokenize
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -773,8 +773,3 @@ def parse_where(text: str, obj: str, *, variables: Mapping[str, Any] | None = No
     if not isinstance(text, str) or not text.strip():
         raise InvalidFilterError("where= must be a non-empty string.")
     return _WhereParser(text, obj, variables or {}).parse()
-
-
-def iter_conditions(node: Node) -> Iterator[Condition]:
-    """Every :class:`Condition` in a tree, depth first."""
-    yield from node.attributes()

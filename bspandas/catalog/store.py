@@ -115,11 +115,6 @@ def custom_object(slug: str) -> str | None:
     return None
 
 
-def is_custom(slug: str) -> bool:
-    """True for slugs that follow a custom-metric naming pattern."""
-    return custom_object(slug) is not None
-
-
 def _unregistered(slug: str, obj: str) -> Metric:
     if obj in UNCATALOGUED_OBJECTS:
         how = f"the catalog has no entries for {obj!r} objects"

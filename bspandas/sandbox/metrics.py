@@ -383,11 +383,16 @@ def _upcoming(key: str) -> Rule:
     return rule
 
 
+def _emails(e: MetricEngine, key: str, window: str) -> tuple[Any, Any]:
+    """Emails sent and received per ``key`` in a window."""
+    sent = e.activity(key, window, kinds=(t.EMAIL,), outbound=True)
+    received = e.activity(key, window, kinds=(t.EMAIL,), outbound=False)
+    return sent, received
+
+
 def _inbound_share(key: str) -> Rule:
     def rule(e: MetricEngine, period: str | None) -> Any:
-        window = _p(period, "last_7_days")
-        sent = e.activity(key, window, kinds=(t.EMAIL,), outbound=True)
-        received = e.activity(key, window, kinds=(t.EMAIL,), outbound=False)
+        sent, received = _emails(e, key, _p(period, "last_7_days"))
         return floats(_ratio(received, sent + received), 1)
 
     return rule
@@ -395,9 +400,7 @@ def _inbound_share(key: str) -> Rule:
 
 def _response_rate(key: str) -> Rule:
     def rule(e: MetricEngine, period: str | None) -> Any:
-        window = _p(period, "last_30_days")
-        sent = e.activity(key, window, kinds=(t.EMAIL,), outbound=True)
-        received = e.activity(key, window, kinds=(t.EMAIL,), outbound=False)
+        sent, received = _emails(e, key, _p(period, "last_30_days"))
         return floats(_ratio(received, sent, cap=100.0), 1)
 
     return rule
