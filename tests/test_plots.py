@@ -51,6 +51,7 @@ def test_pipeline_by_stage_follows_stage_order_and_stacks() -> None:
     opps = pd.DataFrame(
         {
             "ootb_opportunity_amount": [100.0, 50.0, 25.0, 10.0],
+            "ootb_opportunity_amount_currency": ["USD"] * 4,
             "ootb_opportunity_current_stage": stages,
             "owner": ["a", "b", "b", "a"],
         }
@@ -62,7 +63,7 @@ def test_pipeline_by_stage_follows_stage_order_and_stacks() -> None:
         "Closed Won",
     ]
     assert [p.get_height() for p in ax.patches] == [50.0, 125.0, 10.0]
-    assert ax.get_ylabel() == "Amount"
+    assert ax.get_ylabel() == "Amount (USD)"
     plots.close(ax)
     stacked = plots.pipeline_by_stage(opps, by="owner")
     assert stacked.get_legend() is not None
