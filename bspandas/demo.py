@@ -35,6 +35,7 @@ __all__ = ["DemoFigures", "analyse", "run_demo"]
 
 RISK = 70
 LOW_ENGAGEMENT = 40
+TOP_OWNERS = 8
 PERIODS = ["last_7_days", "last_30_days", "current_quarter", "current_year"]
 ACCOUNT_COLUMNS = [
     "ootb_account_crm_id",
@@ -187,13 +188,15 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
         progress=False,
     )
     money = reshape.money_column(opportunities)  # the converted amount: one currency
-    currencies = opportunities["ootb_opportunity_amount_currency"].dropna().unique().tolist()
+    currencies = [
+        str(c) for c in opportunities["ootb_opportunity_amount_currency"].dropna().unique()
+    ]
     # an inner join: opportunities of healthy accounts are meant to drop out
     deals = at_risk.backstory.join_opportunities(opportunities, how="inner", orphans="ignore")
     exposed = float(deals[money.column].sum())
     print(
-        f"{len(opportunities)} open opportunities in all (amounts in "
-        f"{', '.join(sorted(map(str, currencies)))}, summed in the {money.label}); "
+        f"{len(opportunities)} open opportunities in all, in {', '.join(sorted(currencies))}; "
+        f"every sum below is in the {money.label} ({money.column}).\n"
         f"{len(deals)} belong to at-risk accounts, {_money(exposed)} of open pipeline exposed.",
         file=out,
     )
@@ -233,7 +236,7 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
         index=owner_totals.index,
     )
     print("Top owners by open pipeline:", file=out)
-    for label, amount in owners.head(5).itertuples(index=False):
+    for label, amount in owners.head(TOP_OWNERS).itertuples(index=False):
         print(f"  {label:<30} {_money(float(amount)):>14}", file=out)
 
     _section(out, "5. Validation against the catalog schemas")
@@ -249,7 +252,7 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
 
     _section(out, "6. Charts")
     owner_ids = opportunities["ootb_opportunity_owner_id"]
-    top_owners = owner_ids.isin(owners.head(5).index)
+    top_owners = owner_ids.isin(owners.head(TOP_OWNERS).index)
     stacked = opportunities.assign(
         owner=owner_ids.astype("object").map(labels.to_dict()).where(top_owners, "others")
     )
@@ -278,6 +281,6 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
         currency=money.currency,
         worst_accounts=worst,
         by_stage=by_stage,
-        top_owners=owners.head(5),
+        top_owners=owners.head(TOP_OWNERS),
         chart=chart,
     )
