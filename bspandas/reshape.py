@@ -1304,7 +1304,9 @@ def _person_columns(frame: pd.DataFrame, person: Hashable) -> tuple[Hashable, Ha
 
 def person_labels(frame: pd.DataFrame, person: Hashable = "ootb_opportunity_owner") -> pd.Series:
     """A display label for each person id in ``frame``: the name, with the id's last four
-    digits when another id has the same name (``Kenji Kim (…1723)``).
+    digits (more if those are shared too) when another id in ``frame`` has the same name
+    (``Kenji Kim (…1723)``). Labels are decided per frame: label the frame you group, or
+    the full one it was filtered from so labels stay the same across its subsets.
 
     ``person`` is a person reference (``ootb_opportunity_owner``) or its ``_id`` column;
     the result is indexed by id (missing ids left out). Group by the id column, then
