@@ -293,3 +293,38 @@ def test_tenant_chart_by_owner_stacks_ids_labelled_by_name(tenant: Sandbox) -> N
         label = f"Kenji Kim (…{str(owner)[-4:]})"
         assert drawn[label] == pytest.approx(expected[owner], rel=1e-9)
     assert sum(drawn.values()) == pytest.approx(float(np.sum(raw["converted_amount"])), rel=1e-9)
+
+
+# -- what the docs promise -------------------------------------------------------------------
+
+
+def test_the_default_join_is_one_row_per_account_and_opportunity_pair() -> None:
+    accounts = pd.DataFrame(
+        {
+            "ootb_account_crm_id": pd.array(["A", "B", "C", "D"], dtype="string"),
+            "ootb_account_name": pd.array(["Acme", "Bolt", "Cask", "Dune"], dtype="string"),
+        }
+    )
+    frame = deals()
+    joined = accounts.backstory.join_opportunities(frame, orphans="ignore")
+    # plain pandas: each opportunity of a known account once, accounts without any once
+    pairs = accounts.merge(frame, left_on="ootb_account_crm_id", right_on="crm_account_id")
+    lonely = accounts[~accounts["ootb_account_crm_id"].isin(frame["crm_account_id"].dropna())]
+    assert len(joined) == len(pairs) + len(lonely) == 6
+    assert joined["ootb_account_crm_id"].value_counts().to_dict() == {
+        "A": 2,
+        "B": 2,
+        "C": 1,
+        "D": 1,
+    }
+    assert joined["crm_account_id"].isna().sum() == 1  # D, with empty opportunity columns
+    with pytest.raises(bs.InvalidColumnsError, match="aggregate=True"):
+        accounts.backstory.join_opportunities(frame, orphans="ignore", currency="EUR")
+
+
+def test_the_catalog_says_where_each_opportunity_amount_currency_is() -> None:
+    amount = bs.catalog.get("ootb_opportunity_amount")
+    assert amount.currency == "_currency"
+    assert amount.currency in [p.suffix for p in amount.parts]
+    assert bs.catalog.get("ootb_opportunity_converted_amount").currency == reshape.CORPORATE
+    assert bs.catalog.get("ootb_opportunity_name").currency is None
