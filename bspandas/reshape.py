@@ -264,7 +264,8 @@ def _preview(items: Sequence[Any], limit: int = 8) -> str:
 def _with_provenance(
     out: pd.DataFrame, source: dict[str, Json], obj: str | None, **extra: Json
 ) -> pd.DataFrame:
-    record = copy.deepcopy({k: v for k, v in source.items() if k not in ("pivot", "melt", "join")})
+    derived = ("pivot", "melt", "join", "money")  # describe one result, not what follows
+    record = copy.deepcopy({k: v for k, v in source.items() if k not in derived})
     if obj is not None:
         record["object"] = obj
     record.update(extra)

@@ -328,3 +328,17 @@ def test_the_catalog_says_where_each_opportunity_amount_currency_is() -> None:
     assert amount.currency in [p.suffix for p in amount.parts]
     assert bs.catalog.get("ootb_opportunity_converted_amount").currency == reshape.CORPORATE
     assert bs.catalog.get("ootb_opportunity_name").currency is None
+
+
+def test_the_money_record_describes_the_rollup_only() -> None:
+    accounts = pd.DataFrame(
+        {
+            "ootb_account_crm_id": pd.array(["A", "B"], dtype="string"),
+            "ootb_emails_sent_last_7_days": pd.array([3, 1], dtype="Int64"),
+        }
+    )
+    one = deals()[deals()["ootb_opportunity_amount_currency"] == "EUR"]
+    rolled = accounts.backstory.join_opportunities(one, aggregate=True, orphans="ignore")
+    assert rolled.attrs["backstory"]["money"]["currency"] == "EUR"
+    wide = rolled.backstory.pivot_variations("ootb_emails_sent")
+    assert "money" not in wide.attrs["backstory"]  # a later frame is not that roll-up
