@@ -119,11 +119,12 @@ def metric_by_period(
 
 
 def _grouping(frame: pd.DataFrame, by: str) -> tuple[pd.Series, str]:
-    """The values to stack by and the legend title. A person (``ootb_opportunity_owner``,
-    its ``_id`` or ``_name`` column) is grouped by id and shown by name, with the id's last
-    digits when two people share a name."""
+    """The values to stack by and the legend title. A reference with id and name columns
+    (``ootb_opportunity_owner``, its ``_id`` or ``_name`` column) is grouped by id and shown
+    by name, with the id's last digits when two ids share a name."""
     base = by.removesuffix("_id").removesuffix("_name")
-    if f"{base}_id" in frame.columns and (by == base or by.endswith(("_id", "_name"))):
+    named = f"{base}_id" in frame.columns and f"{base}_name" in frame.columns
+    if named and by in (base, f"{base}_id", f"{base}_name"):
         labels = reshape.person_labels(frame, f"{base}_id")
         ids = frame[f"{base}_id"]
         shown = ids.astype("object").map(labels.to_dict())
