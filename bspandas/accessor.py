@@ -200,9 +200,13 @@ class BackstoryAccessor:
         *,
         on: tuple[Hashable, Hashable] | None = None,
         orphans: reshape.OrphanPolicy = "warn",
+        currency: str | None = None,
+        by_currency: bool = False,
     ) -> pd.DataFrame:
-        """Join an opportunity frame onto this account frame (one row per opportunity, or per
-        account with ``aggregate=``). See :func:`bspandas.reshape.join_opportunities`.
+        """Join an opportunity frame onto this account frame: by default one row per
+        (account, opportunity) pair, accounts without opportunities once; one row per account
+        with ``aggregate=`` (money in one currency: ``currency=``, ``by_currency=``). See
+        :func:`bspandas.reshape.join_opportunities`.
 
         >>> accounts = pd.DataFrame({"ootb_account_crm_id": pd.array(["A", "B"], dtype="string")})
         >>> opps = pd.DataFrame({"crm_account_id": pd.array(["A", "A"], dtype="string"),
@@ -214,7 +218,14 @@ class BackstoryAccessor:
         """
         self._expect("account", "join_opportunities", "join_account")
         return reshape.join_opportunities(
-            self._frame, opportunities, how, aggregate, on=on, orphans=orphans
+            self._frame,
+            opportunities,
+            how,
+            aggregate,
+            on=on,
+            orphans=orphans,
+            currency=currency,
+            by_currency=by_currency,
         )
 
     def join_account(

@@ -5,30 +5,37 @@ It starts a local sandbox (or uses the real tenant when ``BACKSTORY_CLIENT_ID``,
 client over HTTP: finds at-risk accounts, compares their email and meeting activity across
 periods, joins them to their open opportunities, rolls pipeline up by stage and owner,
 validates every frame against the catalog, prints a compact report and writes PNG charts.
+
+Money is summed in the corporate currency (``ootb_opportunity_converted_amount``), never
+across currencies; people are grouped by id and shown by name. :func:`analyse` returns the
+figures it printed (:class:`DemoFigures`) so they can be checked against another
+computation.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pandas as pd
 
 import bspandas as bs
-from bspandas import plots
+from bspandas import plots, reshape
 from bspandas.client import Client
 from bspandas.errors import BackstoryError, describe_failure
 
-__all__ = ["run_demo"]
+__all__ = ["DemoFigures", "analyse", "run_demo"]
 
 RISK = 70
 LOW_ENGAGEMENT = 40
+TOP_OWNERS = 8
 PERIODS = ["last_7_days", "last_30_days", "current_quarter", "current_year"]
 ACCOUNT_COLUMNS = [
     "ootb_account_crm_id",
@@ -45,6 +52,7 @@ OPPORTUNITY_COLUMNS = [
     "ootb_opportunity_name",
     "ootb_opportunity_account",
     "ootb_opportunity_amount",
+    "ootb_opportunity_converted_amount",
     "ootb_opportunity_current_stage",
     "ootb_opportunity_owner",
     "ootb_opportunity_close_date",
@@ -75,6 +83,27 @@ def _section(out: TextIO, title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 72 - len(title)), file=out)
 
 
+@dataclasses.dataclass(slots=True)
+class DemoFigures:
+    """The figures the demo printed and charted, as values.
+
+    Money is in ``currency`` (``"corporate"``: the converted amount). ``top_owners`` is
+    indexed by owner id with ``label`` and ``amount`` columns; ``chart`` has one row per
+    stage and one column per stacked series of the pipeline chart, as drawn.
+    """
+
+    accounts: int
+    at_risk: int
+    open_opportunities: int
+    exposed_deals: int
+    exposed: float
+    currency: str | None
+    worst_accounts: pd.DataFrame
+    by_stage: pd.DataFrame
+    top_owners: pd.DataFrame
+    chart: pd.DataFrame
+
+
 def run_demo(*, output: Path, seed: int = 7, accounts: int = 400, out: TextIO | None = None) -> int:
     """Run the demo; returns the process exit status."""
     stream = out or sys.stdout
@@ -83,7 +112,7 @@ def run_demo(*, output: Path, seed: int = 7, accounts: int = 400, out: TextIO | 
     try:
         with _connection(seed, accounts) as (client, where):
             print(f"bspandas {bs.__version__} demo on {where}", file=stream)
-            _analysis(client, output, stream)
+            analyse(client, output, stream)
     except BackstoryError as exc:
         print(f"\nThe demo stopped: {describe_failure(exc)}", file=sys.stderr)
         return 2
@@ -91,7 +120,20 @@ def run_demo(*, output: Path, seed: int = 7, accounts: int = 400, out: TextIO | 
     return 0
 
 
-def _analysis(client: Client, output: Path, out: TextIO) -> None:
+def _bars(ax: Any) -> pd.DataFrame:
+    """The heights of a stacked bar chart as drawn: one row per x label, one column per
+    series (its legend label)."""
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    columns = {
+        str(container.get_label()): [float(patch.get_height()) for patch in container.patches]
+        for container in ax.containers
+    }
+    return pd.DataFrame(columns, index=pd.Index(labels, name="stage"))
+
+
+def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
+    """The demo's analysis through ``client``: prints the report to ``out``, writes the charts
+    to ``output`` and returns the figures it printed."""
     risk, engagement = RISK, LOW_ENGAGEMENT
     pd.set_option("display.width", 120)
 
@@ -145,47 +187,57 @@ def _analysis(client: Client, output: Path, out: TextIO) -> None:
         client=client,
         progress=False,
     )
+    money = reshape.money_column(opportunities)  # the converted amount: one currency
+    currencies = [
+        str(c) for c in opportunities["ootb_opportunity_amount_currency"].dropna().unique()
+    ]
     # an inner join: opportunities of healthy accounts are meant to drop out
     deals = at_risk.backstory.join_opportunities(opportunities, how="inner", orphans="ignore")
-    exposed = float(deals["ootb_opportunity_amount"].sum())
+    exposed = float(deals[money.column].sum())
     print(
-        f"{len(opportunities)} open opportunities in all; {len(deals)} belong to at-risk "
-        f"accounts, {_money(exposed)} of open pipeline exposed.",
+        f"{len(opportunities)} open opportunities in all, in {', '.join(sorted(currencies))}; "
+        f"every sum below is in the {money.label} ({money.column}).\n"
+        f"{len(deals)} belong to at-risk accounts, {_money(exposed)} of open pipeline exposed.",
         file=out,
     )
     rollup = at_risk.backstory.join_opportunities(opportunities, aggregate=True, orphans="ignore")
     worst = rollup.sort_values("open_value", ascending=False).head(5).round(0)
-    print(
-        worst[
-            [
-                "ootb_account_name",
-                "ootb_churn_risk_score",
-                "open_count",
-                "open_value",
-                "weighted_pipeline",
-            ]
-        ].to_string(index=False),
-        file=out,
-    )
+    worst = worst[
+        [
+            "ootb_account_name",
+            "ootb_churn_risk_score",
+            "open_count",
+            "open_value",
+            "weighted_pipeline",
+        ]
+    ]
+    print(worst.to_string(index=False), file=out)
 
     _section(out, "4. Open pipeline by stage and owner")
     by_stage = (
-        opportunities.groupby("ootb_opportunity_current_stage", observed=True)[
-            "ootb_opportunity_amount"
-        ]
+        opportunities.groupby("ootb_opportunity_current_stage", observed=True)[money.column]
         .agg(["count", "sum"])
         .rename(columns={"count": "deals", "sum": "amount"})
         .round(0)
     )
+    print(f"(amounts in the {money.label})", file=out)
     print(by_stage.to_string(), file=out)
-    owners = (
-        opportunities.groupby("ootb_opportunity_owner_name")["ootb_opportunity_amount"]
+    labels = reshape.person_labels(opportunities, "ootb_opportunity_owner")
+    owner_totals = (
+        opportunities.groupby("ootb_opportunity_owner_id")[money.column]
         .sum()
-        .sort_values(ascending=False)
+        .sort_values(ascending=False, kind="stable")
+    )
+    owners = pd.DataFrame(
+        {
+            "label": [str(labels[i]) for i in owner_totals.index],
+            "amount": owner_totals.astype(float).to_numpy(),
+        },
+        index=owner_totals.index,
     )
     print("Top owners by open pipeline:", file=out)
-    for name, amount in owners.head(5).items():
-        print(f"  {name:<30} {_money(float(amount)):>14}", file=out)
+    for label, amount in owners.head(TOP_OWNERS).itertuples(index=False):
+        print(f"  {label:<30} {_money(float(amount)):>14}", file=out)
 
     _section(out, "5. Validation against the catalog schemas")
     for name, frame in (
@@ -199,12 +251,15 @@ def _analysis(client: Client, output: Path, out: TextIO) -> None:
         print(f"  {name:<14} {len(frame):>6} rows x {frame.shape[1]:>2} columns: valid", file=out)
 
     _section(out, "6. Charts")
-    top_owners = set(owners.head(5).index)
+    owner_ids = opportunities["ootb_opportunity_owner_id"]
+    top_owners = owner_ids.isin(owners.head(TOP_OWNERS).index)
     stacked = opportunities.assign(
-        owner=opportunities["ootb_opportunity_owner_name"].where(
-            opportunities["ootb_opportunity_owner_name"].isin(top_owners), "others"
-        )
+        owner=owner_ids.astype("object").map(labels.to_dict()).where(top_owners, "others")
     )
+    pipeline = plots.pipeline_by_stage(
+        stacked, by="owner", title="Open pipeline by stage and owner"
+    )
+    chart = _bars(pipeline)
     charts = {
         "churn_risk_distribution.png": plots.score_distribution(
             accounts, "ootb_churn_risk_score", thresholds=(risk,), object="account"
@@ -212,10 +267,20 @@ def _analysis(client: Client, output: Path, out: TextIO) -> None:
         "emails_by_period_at_risk.png": plots.metric_by_period(
             at_risk, "ootb_emails_sent", object="account", how="mean"
         ),
-        "pipeline_by_stage_and_owner.png": plots.pipeline_by_stage(
-            stacked, by="owner", title="Open pipeline by stage and owner"
-        ),
+        "pipeline_by_stage_and_owner.png": pipeline,
     }
     for filename, ax in charts.items():
         plots.save(ax, output / filename)
         print(f"  wrote {output / filename}", file=out)
+    return DemoFigures(
+        accounts=len(accounts),
+        at_risk=len(at_risk),
+        open_opportunities=len(opportunities),
+        exposed_deals=len(deals),
+        exposed=exposed,
+        currency=money.currency,
+        worst_accounts=worst,
+        by_stage=by_stage,
+        top_owners=owners.head(TOP_OWNERS),
+        chart=chart,
+    )

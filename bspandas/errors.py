@@ -13,6 +13,7 @@ everything the library raises on purpose and
     │   ├── InvalidVariationError          period not allowed for that metric; lists allowed
     │   ├── InvalidFilterError             filter/where= malformed or value of the wrong type
     │   └── InvalidColumnsError            column spec of the wrong shape, empty, duplicated
+    │       └── MixedCurrencyError         money in several currencies was to be added up
     ├── APIError                           the server answered with an error status
     │   ├── AuthenticationError            401/403: credentials or token refused
     │   ├── BadRequestError                400: the server refused the query
@@ -232,6 +233,15 @@ class InvalidFilterError(QueryError):
 
 class InvalidColumnsError(QueryError):
     """A column specification of the wrong shape."""
+
+
+class MixedCurrencyError(InvalidColumnsError):
+    """A sum, mean, roll-up or chart over money found several currencies and no converted
+    amount. ``currencies`` lists the ISO codes found (most frequent first)."""
+
+    def __init__(self, message: str, currencies: list[str]) -> None:
+        self.currencies = list(currencies)
+        super().__init__(message)
 
 
 # -- server answers -------------------------------------------------------------------------

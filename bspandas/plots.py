@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from bspandas import reshape
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.resolve import parse_name
@@ -117,22 +118,47 @@ def metric_by_period(
     return ax
 
 
+def _grouping(frame: pd.DataFrame, by: str) -> tuple[pd.Series, str]:
+    """The values to stack by and the legend title. A reference with id and name columns
+    (``ootb_opportunity_owner``, its ``_id`` or ``_name`` column) is grouped by id and shown
+    by name, with the id's last digits when two ids share a name."""
+    base = by.removesuffix("_id").removesuffix("_name")
+    named = f"{base}_id" in frame.columns and f"{base}_name" in frame.columns
+    if named and by in (base, f"{base}_id", f"{base}_name"):
+        labels = reshape.person_labels(frame, f"{base}_id")
+        ids = frame[f"{base}_id"]
+        shown = ids.astype("object").map(labels.to_dict())
+        return shown, base.removeprefix("ootb_opportunity_").replace("_", " ")
+    if by not in frame.columns:
+        raise InvalidColumnsError(f"pipeline_by_stage needs the column {by!r}.")
+    return frame[by].astype("object"), by
+
+
 def pipeline_by_stage(
     opportunities: pd.DataFrame,
     *,
-    amount: str = "ootb_opportunity_amount",
+    amount: str | None = None,
     stage: str = "ootb_opportunity_current_stage",
     by: str | None = None,
+    currency: str | None = None,
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Bar chart of pipeline value by stage (stages in their catalog order), optionally
-    stacked by another column (an owner, a forecast category)."""
-    for column in (amount, stage) + ((by,) if by else ()):
-        if column not in opportunities.columns:
-            raise InvalidColumnsError(f"pipeline_by_stage needs the column {column!r}.")
-    values = opportunities[amount].astype("Float64")
-    stages = opportunities[stage]
+    stacked by another column (an owner, a forecast category).
+
+    The amount is :func:`bspandas.reshape.money_column`'s: the converted amount when the
+    frame has it, else ``ootb_opportunity_amount`` in one currency; several currencies raise
+    :class:`bspandas.MixedCurrencyError` (``currency="EUR"`` charts that currency only).
+    The y axis names the currency. ``by="ootb_opportunity_owner"`` stacks by owner id,
+    labelled by name (:func:`bspandas.reshape.person_labels`).
+    """
+    if stage not in opportunities.columns:
+        raise InvalidColumnsError(f"pipeline_by_stage needs the column {stage!r}.")
+    money = reshape.money_column(opportunities, amount, currency=currency)
+    frame = reshape._only_currency(opportunities, money) if currency else opportunities
+    values = frame[money.column].astype("Float64")
+    stages = frame[stage]
     order: Sequence[Any]
     if isinstance(stages.dtype, pd.CategoricalDtype):
         order = [c for c in stages.cat.categories if (stages == c).any()]
@@ -143,14 +169,9 @@ def pipeline_by_stage(
         totals = values.groupby(stages.astype("object"), dropna=True).sum()
         ax.bar([str(s) for s in order], [float(totals.get(s, 0.0)) for s in order], color="#55A868")
     else:
+        groups, legend = _grouping(frame, by)
         table = (
-            pd.DataFrame(
-                {
-                    "stage": stages.astype("object"),
-                    "by": opportunities[by].astype("object"),
-                    "v": values,
-                }
-            )
+            pd.DataFrame({"stage": stages.astype("object"), "by": groups, "v": values})
             .groupby(["stage", "by"], dropna=True)["v"]
             .sum()
             .unstack(fill_value=0)
@@ -165,10 +186,10 @@ def pipeline_by_stage(
                 label=str(name),
             )
             bottom += table[name].astype(float)
-        ax.legend(title=by, fontsize="small", ncols=2)
+        ax.legend(title=legend, fontsize="small", ncols=2)
     ax.set_title(title or ("Pipeline by stage" + (f" and {by}" if by else "")))
     ax.set_xlabel("Stage")
-    ax.set_ylabel("Amount")
+    ax.set_ylabel(f"Amount ({money.label})")
     _money_axis(ax)
     ax.tick_params(axis="x", labelrotation=20)
     return ax

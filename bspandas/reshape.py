@@ -42,6 +42,7 @@ from bspandas.catalog.resolve import parse_name
 from bspandas.dtypes import Backend, dtype_for
 from bspandas.errors import (
     InvalidColumnsError,
+    MixedCurrencyError,
     OrphanRowsWarning,
     QueryError,
     SchemaValidationError,
@@ -50,11 +51,13 @@ from bspandas.schema import PRIMARY_KEYS
 
 __all__ = [
     "ACCOUNT_KEYS",
+    "CORPORATE",
     "DEFAULT_STAGE_PROBABILITY",
     "AggregateSpec",
     "ColumnInfo",
     "JoinHow",
     "JoinKey",
+    "Money",
     "OrphanPolicy",
     "aggregate_opportunities",
     "catalog_columns",
@@ -67,6 +70,8 @@ __all__ = [
     "join_key",
     "join_opportunities",
     "melt_variations",
+    "money_column",
+    "person_labels",
     "pivot_variations",
     "primary_key_column",
     "provenance",
@@ -259,7 +264,8 @@ def _preview(items: Sequence[Any], limit: int = 8) -> str:
 def _with_provenance(
     out: pd.DataFrame, source: dict[str, Json], obj: str | None, **extra: Json
 ) -> pd.DataFrame:
-    record = copy.deepcopy({k: v for k, v in source.items() if k not in ("pivot", "melt", "join")})
+    derived = ("pivot", "melt", "join", "money")  # describe one result, not what follows
+    record = copy.deepcopy({k: v for k, v in source.items() if k not in derived})
     if obj is not None:
         record["object"] = obj
     record.update(extra)
@@ -453,9 +459,9 @@ def pivot_variations(
 ) -> pd.DataFrame:
     """Periods as columns.
 
-    With ``metric``: the non-variation columns unchanged, then one column per period of
-    that metric, named by the period id in canonical order (other metrics' variation
-    columns are left out). Without: the same columns under two levels ``(metric, period)``;
+    With ``metric``: every other column unchanged and in its order (other metrics'
+    variation columns included), then one column per period of that metric, named by the
+    period id in canonical order. Without: the same columns under two levels ``(metric, period)``;
     plain columns get ``(name, "")`` so ``wide["ootb_account_name"]`` is still a Series and
     ``wide["ootb_emails_sent"]`` is the frame of its periods. Each metric's periods sit
     where its first variation column was. The index and dtypes are unchanged; a long frame
@@ -486,7 +492,8 @@ def pivot_variations(
                 f"columns here: {', '.join(by_metric)}."
             )
         chosen = _sorted_periods(by_metric[metric], infos)
-        keep = [c for k, v in groups.items() if not isinstance(k, str) for c in v]
+        picked = set(chosen)
+        keep = [c for c in names if c not in picked]
         renamed = [str(infos[c].period) for c in chosen]
         clash = sorted(set(renamed) & {c for c in keep if isinstance(c, str)})
         if clash:
@@ -1026,18 +1033,25 @@ def join_opportunities(
     *,
     on: tuple[Hashable, Hashable] | None = None,
     orphans: OrphanPolicy = "warn",
+    currency: str | None = None,
+    by_currency: bool = False,
 ) -> pd.DataFrame:
     """Opportunities joined onto their accounts (account columns first).
 
-    ``how="left"`` keeps every account: one row per opportunity, accounts without any once
-    with empty opportunity columns. ``"inner"`` keeps matched rows only; ``"right"`` and
-    ``"outer"`` also keep orphans (opportunities whose account is not in the frame).
+    The default (``how="left"``, no ``aggregate``) has one row per (account, opportunity)
+    pair: each opportunity of an account in the frame once, plus one row with empty
+    opportunity columns for each account without any; opportunities whose account is not
+    in the frame (orphans) are left out. ``"inner"`` keeps the matched pairs only (exactly
+    one row per matched opportunity); ``"right"`` and ``"outer"`` also keep orphans. For
+    one row per account use ``aggregate=True``.
     Orphans are always counted and reported with a :class:`bspandas.OrphanRowsWarning`
     (``orphans="ignore"`` silences it). Duplicated account keys raise
     :class:`bspandas.SchemaValidationError` listing them. Same-named columns get
     ``_account`` / ``_opportunity`` suffixes. ``aggregate=True`` rolls the opportunities up
-    to one row per account (see :func:`aggregate_opportunities`); a dict of pandas named
-    aggregations ``{name: (column, func)}`` rolls up with those instead.
+    to one row per account (see :func:`aggregate_opportunities`, which also explains
+    ``currency=`` and ``by_currency=``; the money columns' currency is in
+    ``attrs["backstory"]["money"]``); a dict of pandas named aggregations
+    ``{name: (column, func)}`` rolls up with those instead.
 
     >>> accounts = pd.DataFrame({"ootb_account_crm_id": pd.array(["A", "B"], dtype="string")})
     >>> opps = pd.DataFrame({"crm_account_id": pd.array(["A", "A"], dtype="string"),
@@ -1049,6 +1063,10 @@ def join_opportunities(
     accounts = _as_flat(accounts, "account") if _is_pivoted(accounts) else accounts
     key = join_key(accounts, opportunities, on)
     _check_unique(accounts, key.account_column)
+    if currency is not None and aggregate is not None and aggregate is not False:
+        opportunities = _only_currency(
+            opportunities, money_column(opportunities, currency=currency)
+        )
     total = len(opportunities)
     opp_keys = opportunities[key.opportunity_column]
     missing = int(opp_keys.isna().sum())
@@ -1059,13 +1077,28 @@ def join_opportunities(
     }
     if aggregate is not None and aggregate is not False:
         spec = None if aggregate is True else aggregate
-        rolled, sizes = _rollup(opportunities, key.opportunity_column, spec)
+        rolled, sizes = _rollup(
+            opportunities,
+            key.opportunity_column,
+            spec,
+            currency=currency,
+            by_currency=by_currency,
+        )
         out, matched = _join_rollup(accounts, rolled, sizes, key, how, spec is None)
         orphan_count = total - matched
         kept = how in ("right", "outer")
         _report_orphans(orphan_count, missing, total, key, kept, _INSTEAD[kept], orphans)
         info |= {"orphans": orphan_count, "aggregate": True if spec is None else list(spec)}
-        return _with_provenance(out, _attrs(accounts), "account", join=info)
+        extra: dict[str, Json] = {"join": info}
+        recorded = _attrs(rolled).get("money")
+        if recorded is not None:
+            extra["money"] = recorded
+        return _with_provenance(out, _attrs(accounts), "account", **extra)
+    if currency is not None or by_currency:
+        raise InvalidColumnsError(
+            "currency= and by_currency= choose the money of a roll-up: pass them with "
+            "aggregate=True (or filter the opportunities by their currency column first)."
+        )
     merged, matched = _merge(
         accounts,
         opportunities,
@@ -1131,6 +1164,184 @@ def join_account(
     return _with_provenance(merged, _attrs(opportunities), "opportunity", join=info)
 
 
+# -- money and people --------------------------------------------------------------------------
+
+#: ``Money.currency`` of the converted amount: the tenant's corporate currency.
+CORPORATE = "corporate"
+_NO_CODE = "no currency code"
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """The amount column a sum over money adds up, and the currency it is in.
+
+    ``currency`` is an ISO code, :data:`CORPORATE` (the converted amount), or ``None`` when
+    nobody recorded it (a reference metric, a column the catalog does not know).
+    ``currency_column`` holds each row's ISO code when the amount has one.
+    """
+
+    column: str
+    currency: str | None
+    currency_column: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``"corporate currency"``, ``"EUR"`` or ``"currency unknown"``, for axis labels."""
+        if self.currency == CORPORATE:
+            return "corporate currency"
+        return self.currency or "currency unknown"
+
+
+def _currency_part(column: str) -> tuple[str | None, str | None]:
+    """Where the catalog says the currency of an opportunity amount column is."""
+    metric = store.find(column, "opportunity")
+    if metric is None or metric.currency is None:
+        return None, None
+    if metric.currency == CORPORATE:
+        return CORPORATE, None
+    return "row", f"{column}{metric.currency}"
+
+
+def _codes_found(frame: pd.DataFrame, amount: str, codes: str) -> pd.Series:
+    """How many rows with an amount each currency code has (most first; no code counted)."""
+    values = frame[codes][frame[amount].notna()].astype("object")
+    return values.where(values.notna(), _NO_CODE).value_counts(sort=True)
+
+
+def money_column(
+    frame: pd.DataFrame,
+    amount: str | None = None,
+    *,
+    currency: str | None = None,
+    by_currency: bool = False,
+) -> Money:
+    """The amount a sum over opportunity money may add up, checked for currencies.
+
+    ``ootb_opportunity_converted_amount`` (the corporate currency) when the frame has it,
+    else ``ootb_opportunity_amount`` when its ``_currency`` column holds one currency, else
+    ``opportunity_value``. Several currencies raise :class:`bspandas.MixedCurrencyError`
+    naming them. ``currency="EUR"`` (or ``by_currency=True``) picks the amount with a
+    per-row currency column, so the caller can keep one currency (or split by currency);
+    without a currency column ``currency=`` states what the amounts are in. ``amount=``
+    picks the column (its currency is checked the same way).
+
+    >>> opps = pd.DataFrame({"ootb_opportunity_amount": [10.0, 20.0],
+    ...                      "ootb_opportunity_amount_currency": ["EUR", "EUR"]})
+    >>> money_column(opps)
+    Money(column='ootb_opportunity_amount', currency='EUR', \
+currency_column='ootb_opportunity_amount_currency')
+    """
+    if amount is not None:
+        if amount not in frame.columns:
+            raise InvalidColumnsError(f"The frame has no amount column {amount!r}.")
+        candidates: list[str] = [amount]
+    else:
+        candidates = [s for s in _AMOUNT_SLUGS if s in frame.columns]
+        if not candidates:
+            raise InvalidColumnsError(
+                f"Summing money needs an amount: fetch {' or '.join(_AMOUNT_SLUGS)} with the "
+                "opportunities."
+            )
+    if currency is not None or by_currency:
+        asked = f"currency={currency!r}" if currency is not None else "by_currency=True"
+        for column in candidates:
+            where, codes = _currency_part(column)
+            if where == "row" and codes in frame.columns:
+                return Money(column, currency, codes)
+        for column in candidates if currency is not None else ():
+            where, codes = _currency_part(column)
+            if where != CORPORATE:  # no codes in the frame: the caller says what these are in
+                return Money(column, currency, None)
+        raise InvalidColumnsError(
+            f"{asked} needs amounts with their currency: fetch ootb_opportunity_amount (it "
+            "comes with ootb_opportunity_amount_currency) and keep both columns."
+        )
+    for column in candidates:
+        where, codes = _currency_part(column)
+        if where == CORPORATE:
+            return Money(column, CORPORATE)
+        if where is None or codes is None:
+            return Money(column, None)
+        if codes not in frame.columns:
+            raise InvalidColumnsError(
+                f"Cannot tell the currency of {column!r}: its currency codes are in {codes!r}, "
+                "which the frame lacks. Fetch ootb_opportunity_converted_amount (the corporate "
+                f"currency), keep {codes!r}, or pass currency='USD' (the currency the amounts "
+                "are in)."
+            )
+        found = _codes_found(frame, column, codes)
+        if len(found) == 0:
+            return Money(column, None, codes)
+        if len(found) == 1 and found.index[0] != _NO_CODE:
+            return Money(column, str(found.index[0]), codes)
+        listed = ", ".join(f"{code} ({count} rows)" for code, count in found.items())
+        first = next((str(c) for c in found.index if c != _NO_CODE), "EUR")
+        raise MixedCurrencyError(
+            f"{column!r} holds amounts in several currencies: {listed}. Adding them up would "
+            "mix currencies. Fetch ootb_opportunity_converted_amount (the amount in the "
+            "corporate currency) with the opportunities, or pass "
+            f"currency={first!r} to roll up one currency, or by_currency=True for one column "
+            "per currency.",
+            [str(c) for c in found.index],
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _person_columns(frame: pd.DataFrame, person: Hashable) -> tuple[Hashable, Hashable | None]:
+    """The id column and name column of a person reference (``ootb_opportunity_owner``,
+    its ``_id`` or ``_name`` column)."""
+    base = str(person).removesuffix("_id").removesuffix("_name")
+    id_column, name_column = f"{base}_id", f"{base}_name"
+    if id_column not in frame.columns:
+        if person in frame.columns and not str(person).endswith("_name"):
+            return person, None
+        raise InvalidColumnsError(
+            f"Grouping by person needs the id column {id_column!r} (names are not unique: two "
+            f"people may share one). Fetch {base!r}: it gives both {id_column!r} and "
+            f"{name_column!r}."
+        )
+    return id_column, name_column if name_column in frame.columns else None
+
+
+def person_labels(frame: pd.DataFrame, person: Hashable = "ootb_opportunity_owner") -> pd.Series:
+    """A display label for each person id in ``frame``: the name, with the id's last four
+    digits (more if those are shared too) when another id in ``frame`` has the same name
+    (``Kenji Kim (…1723)``). Labels are decided per frame: label the frame you group, or
+    the full one it was filtered from so labels stay the same across its subsets.
+
+    ``person`` is a person reference (``ootb_opportunity_owner``) or its ``_id`` column;
+    the result is indexed by id (missing ids left out). Group by the id column, then
+    ``.rename(index=labels)`` or ``.map(labels)`` to show names.
+
+    >>> owners = pd.DataFrame({"ootb_opportunity_owner_id": [11723, 25501, 37],
+    ...                        "ootb_opportunity_owner_name": ["Kenji Kim", "Kenji Kim", "Ana"]})
+    >>> person_labels(owners).tolist()
+    ['Kenji Kim (…1723)', 'Kenji Kim (…5501)', 'Ana']
+    """
+    id_column, name_column = _person_columns(frame, person)
+    ids = frame[id_column]
+    names = frame[name_column] if name_column is not None else pd.Series(pd.NA, index=frame.index)
+    pairs = pd.DataFrame({"id": ids.astype("object"), "name": names.astype("object")})
+    pairs = pairs[pairs["id"].notna()].drop_duplicates("id")
+    text_ids = pairs["id"].map(str)
+    shown = pairs["name"].where(pairs["name"].notna(), None)
+    shared = shown.notna() & shown.duplicated(keep=False)
+    labels: list[str] = []
+    for key, name, twin in zip(text_ids, shown, shared, strict=True):
+        if name is None:
+            labels.append(f"id {key}")
+            continue
+        if not twin:
+            labels.append(str(name))
+            continue
+        twins = text_ids[shown == name].tolist()
+        digits = 4
+        while digits < len(key) and len({t[-digits:] for t in twins}) < len(twins):
+            digits += 1
+        labels.append(f"{name} (…{key[-digits:]})")
+    return pd.Series(labels, index=pd.Index(pairs["id"].tolist(), name=id_column), dtype="string")
+
+
 # -- aggregation -----------------------------------------------------------------------------
 
 
@@ -1149,23 +1360,33 @@ def aggregate_opportunities(
     opportunities: pd.DataFrame,
     by: Hashable,
     spec: Mapping[str, tuple[str, str | Callable[..., Any]]] | None = None,
+    *,
+    currency: str | None = None,
+    by_currency: bool = False,
 ) -> pd.DataFrame:
     """Opportunities rolled up per value of column ``by`` (rows without one are left out).
 
     The standard roll-up (``spec=None``): ``opportunity_count``, ``pipeline_total`` (sum of
     amounts), ``open_count``/``open_value``, ``won_count``/``won_value``,
     ``lost_count``/``lost_value`` and ``weighted_pipeline`` (open amounts times the stage
-    probability / 100). The amount is ``ootb_opportunity_converted_amount`` when present
-    (one currency), else ``ootb_opportunity_amount``, else ``opportunity_value``. Open, won
-    and lost come from ``ootb_opportunity_is_closed`` / ``ootb_opportunity_is_won``, else
-    from the stage (``Closed Won`` / ``Closed Lost``; any other stage is open; no stage,
-    no status). The probability is ``ootb_stage_probability``, else (also for its missing
-    values) :data:`DEFAULT_STAGE_PROBABILITY` of the stage. Missing amounts count as 0.
-    ``spec`` replaces it all with pandas named aggregations ``{name: (column, func)}``.
+    probability / 100). The amount is chosen by :func:`money_column`:
+    ``ootb_opportunity_converted_amount`` (the corporate currency) when present, else
+    ``ootb_opportunity_amount`` when it is in one currency, else ``opportunity_value``;
+    several currencies raise :class:`bspandas.MixedCurrencyError`. ``currency="EUR"`` rolls
+    up the opportunities in that currency only; ``by_currency=True`` gives one value column
+    per currency (``open_value_EUR``...; counts stay totals). The currency of every money
+    column is in ``attrs["backstory"]["money"]``. Open, won and lost come from
+    ``ootb_opportunity_is_closed`` / ``ootb_opportunity_is_won``, else from the stage
+    (``Closed Won`` / ``Closed Lost``; any other stage is open; no stage, no status). The
+    probability is ``ootb_stage_probability``, else (also for its missing values)
+    :data:`DEFAULT_STAGE_PROBABILITY` of the stage. Missing amounts count as 0. ``spec``
+    replaces it all with pandas named aggregations ``{name: (column, func)}``
+    (``currency=`` still keeps only that currency's rows).
 
     >>> opps = pd.DataFrame({
     ...     "crm_account_id": pd.array(["A", "A", "B"], dtype="string"),
     ...     "ootb_opportunity_amount": pd.array([100.0, 50.0, 10.0], dtype="Float64"),
+    ...     "ootb_opportunity_amount_currency": ["EUR", "EUR", "EUR"],
     ...     "ootb_opportunity_stage": ["Proposal", "Closed Won", "Closed Lost"],
     ... })
     >>> rolled = aggregate_opportunities(opps, "crm_account_id")
@@ -1173,19 +1394,45 @@ def aggregate_opportunities(
     (['A', 'B'], [2, 1])
     >>> rolled["won_value"].tolist(), rolled["weighted_pipeline"].tolist()
     ([50.0, 0.0], [50.0, 0.0])
+    >>> rolled.attrs["backstory"]["money"]["currency"]
+    'EUR'
     """
-    return _rollup(opportunities, by, spec)[0]
+    return _rollup(opportunities, by, spec, currency=currency, by_currency=by_currency)[0]
+
+
+_VALUE_COLUMNS = ("pipeline_total", "open_value", "won_value", "lost_value", "weighted_pipeline")
+
+
+def _only_currency(opportunities: pd.DataFrame, money: Money) -> pd.DataFrame:
+    """The rows in ``money.currency`` (all rows when no column says the currency)."""
+    if money.currency_column is None or money.currency is None:
+        return opportunities
+    codes = opportunities[money.currency_column].astype("object")
+    return opportunities[(codes == money.currency).to_numpy(dtype=bool, na_value=False)]
 
 
 def _rollup(
     opportunities: pd.DataFrame,
     by: Hashable,
     spec: Mapping[str, tuple[str, str | Callable[..., Any]]] | None,
+    *,
+    currency: str | None = None,
+    by_currency: bool = False,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The roll-up and the number of opportunities in each of its rows."""
     if by not in opportunities.columns:
         raise InvalidColumnsError(f"The opportunity frame has no column {by!r} to group by.")
+    if currency is not None and by_currency:
+        raise InvalidColumnsError(
+            "Pass currency='EUR' (one currency) or by_currency=True (one column per "
+            "currency), not both."
+        )
     if spec is not None:
+        if by_currency:
+            raise InvalidColumnsError(
+                "by_currency=True works with the standard roll-up (aggregate=True); with your "
+                "own aggregations group by the currency column yourself."
+            )
         wrong = [
             name
             for name, item in spec.items()
@@ -1196,42 +1443,86 @@ def _rollup(
                 "aggregate= must map result names to (column, function) pairs over opportunity "
                 f"columns, e.g. {{'n': ('crm_opportunity_id', 'count')}}; wrong: {wrong}."
             )
+        if currency is not None:
+            opportunities = _only_currency(
+                opportunities, money_column(opportunities, currency=currency)
+            )
         grouped = opportunities.groupby(opportunities[by], sort=False, observed=True, dropna=True)
         return grouped.agg(**dict(spec)), grouped.size()
-    amount_column = _find(opportunities, _AMOUNT_SLUGS)
-    if amount_column is None:
-        raise _need("an amount", _AMOUNT_SLUGS)
+    money = money_column(opportunities, currency=currency, by_currency=by_currency)
+    if currency is not None:
+        opportunities = _only_currency(opportunities, money)
     stage_column = _find(opportunities, _STAGE_SLUGS)
     stage = _stage_arrays(opportunities[stage_column]) if stage_column is not None else None
     is_open, is_won, is_lost = _status(opportunities, stage)
-    raw_amount = opportunities[amount_column]
+    raw_amount = opportunities[money.column]
     backend: Backend = (
         "pyarrow" if isinstance(raw_amount.dtype, pd.ArrowDtype) else "numpy_nullable"
     )
     amount = np.nan_to_num(_floats(raw_amount))  # a missing amount counts as 0
     weighted = amount * np.nan_to_num(_probability(opportunities, stage)) / 100.0
-    work = pd.DataFrame(
-        {
-            "pipeline_total": amount,
-            "open_count": is_open,
-            "open_value": amount * is_open,
-            "won_count": is_won,
-            "won_value": amount * is_won,
-            "lost_count": is_lost,
-            "lost_value": amount * is_lost,
-            "weighted_pipeline": weighted * is_open,
-        },
-        index=opportunities.index,
-        copy=False,
-    )
+    values = {
+        "pipeline_total": amount,
+        "open_value": amount * is_open,
+        "won_value": amount * is_won,
+        "lost_value": amount * is_lost,
+        "weighted_pipeline": weighted * is_open,
+    }
+    counts = {"open_count": is_open, "won_count": is_won, "lost_count": is_lost}
+    order = ["pipeline_total", "open_count", "open_value", "won_count", "won_value"]
+    order += ["lost_count", "lost_value", "weighted_pipeline"]
+    data: dict[str, Any] = {}
+    currencies: dict[str, str | None] = {}
+    if by_currency:
+        codes = _split_codes(opportunities, money)
+        for name in order:
+            if name in counts:
+                data[name] = counts[name]
+                continue
+            for code in sorted(set(codes.tolist()) - {None}):
+                data[f"{name}_{code}"] = values[name] * (codes == code)
+                currencies[f"{name}_{code}"] = str(code)
+    else:
+        for name in order:
+            data[name] = counts[name] if name in counts else values[name]
+        currencies = dict.fromkeys(_VALUE_COLUMNS, money.currency)
+    work = pd.DataFrame(data, index=opportunities.index, copy=False)
     grouped = work.groupby(opportunities[by], sort=False, observed=True, dropna=True)
     sums = grouped.sum()
     sizes = grouped.size()
     sums.insert(0, "opportunity_count", sizes)
-    money = dtype_for("money", backend=backend)
+    money_dtype = dtype_for("money", backend=backend)
     count = dtype_for("count", backend=backend)
-    dtypes = {c: count if c.endswith("_count") else money for c in sums.columns}
-    return sums.astype(dtypes), sizes
+    dtypes = {c: count if c.endswith("_count") else money_dtype for c in sums.columns}
+    out = sums.astype(dtypes)
+    out.attrs = {
+        "backstory": {
+            "money": {
+                "amount": str(money.column),
+                "currency": "by_currency" if by_currency else money.currency,
+                "columns": currencies,
+            }
+        }
+    }
+    return out, sizes
+
+
+def _split_codes(opportunities: pd.DataFrame, money: Money) -> npt.NDArray[np.object_]:
+    """Each row's currency code for ``by_currency=True`` (``None`` where the row has no
+    amount); an amount without a code is an error, never dropped."""
+    if money.currency_column is None:  # pragma: no cover - money_column always sets it here
+        raise InvalidColumnsError("by_currency=True needs a currency column.")
+    codes = opportunities[money.currency_column].astype("object")
+    has_amount = opportunities[money.column].notna()
+    lost = has_amount & codes.isna()
+    if lost.any():
+        raise InvalidColumnsError(
+            f"{int(lost.sum())} opportunities have an amount but no currency code in "
+            f"{money.currency_column!r}; by_currency=True cannot place them. Fetch "
+            "ootb_opportunity_converted_amount instead."
+        )
+    kept = codes.where(has_amount & codes.notna(), None)
+    return np.asarray(kept.to_numpy(dtype=object), dtype=object)
 
 
 BoolArray: TypeAlias = npt.NDArray[np.bool_]

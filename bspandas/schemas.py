@@ -1,7 +1,12 @@
-"""pandera ``DataFrameModel`` classes for the core fields of each object.
+"""pandera ``DataFrameModel`` classes for the columns ``read_query`` gives each object.
 
-They are generated from the catalog (their schema is ``bspandas.schema_for`` over the core
-fields), so they never drift from it. Use them with pandera's own tools::
+Each model describes every plain ``ootb_*`` column of its object (the slugs the README and
+the notebooks read: ``ootb_account_crm_id``, ``ootb_opportunity_amount`` and its
+``_currency`` column, ``ootb_opportunity_owner_id``...), none of them required, so a frame
+with any selection of them validates and a wrong value fails. The schema is
+``bspandas.schema_for`` over those columns, so it never drifts from the catalog. Failures
+raise :class:`bspandas.SchemaValidationError` (never pandera's raw ``SchemaError``), also
+through pandera's own tools::
 
     import pandera.pandas as pa
     from pandera.typing import DataFrame
@@ -19,10 +24,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import pandas as pd
 import pandera.pandas as pa
+from pandera.errors import SchemaError, SchemaErrors
 
 from bspandas.catalog import store
-from bspandas.schema import schema_for
+from bspandas.schema import schema_for, validate_frame
 
 __all__ = [
     "AccountModel",
@@ -31,12 +38,13 @@ __all__ = [
     "OpportunityModel",
     "UserModel",
     "core_columns",
+    "field_columns",
 ]
 
 
 def core_columns(obj: str) -> tuple[str, ...]:
-    """Frame column names of an object's core fields (the reference's "Core ... Fields"
-    tables, or every plain field for objects the reference does not cover)."""
+    """Frame column names of an object's core fields in the vendor reference (the "Core ...
+    Fields" tables, or every plain field for objects the reference does not cover)."""
     metrics = store.all_metrics(obj)
     core = [m for m in metrics if m.category.startswith("Core") and m.source != "custom"]
     if not core:
@@ -45,40 +53,93 @@ def core_columns(obj: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))  # ootb_user_name is also ootb_user's name part
 
 
+def field_columns(obj: str) -> tuple[str, ...]:
+    """Frame column names of every ``ootb_*`` slug of ``obj`` that is read without a period
+    (expanded slugs give each of their columns: ``ootb_opportunity_amount`` and
+    ``ootb_opportunity_amount_currency``)."""
+    metrics = store.all_metrics(obj)
+    chosen = [m for m in metrics if m.slug.startswith("ootb_") and m.bare and m.source != "custom"]
+    names = (m.slug + part.suffix for m in chosen for part in m.parts)
+    return tuple(dict.fromkeys(names))
+
+
+class _CatalogSchema(pa.DataFrameSchema):
+    """A pandera schema whose failures are :class:`bspandas.SchemaValidationError`."""
+
+    @classmethod
+    def get_backend(cls, check_obj: Any | None = None, check_type: type | None = None) -> Any:
+        """pandera's backend for ``DataFrameSchema`` (its registry is keyed by class)."""
+        return pa.DataFrameSchema.get_backend(check_obj, check_type)
+
+    def validate(self, check_obj: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().validate(check_obj, *args, **kwargs)
+        except (SchemaError, SchemaErrors):  # again, lazily, for every failure at once
+            plain = pa.DataFrameSchema(self.columns, strict=self.strict, name=self.name)
+            return validate_frame(check_obj, plain, lazy=True)
+
+
 class CatalogModel(pa.DataFrameModel):
-    """Base class: the schema of a subclass is the catalog schema of its columns."""
+    """Base class: the schema of a subclass is the catalog schema of its columns (none
+    required); validation failures raise :class:`bspandas.SchemaValidationError`."""
 
     object_name: ClassVar[str] = ""
     column_names: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def to_schema(cls) -> Any:
-        return schema_for(cls.object_name, list(cls.column_names))
+        schema = schema_for(cls.object_name, list(cls.column_names))
+        optional = schema.update_columns({name: {"required": False} for name in schema.columns})
+        return _CatalogSchema(
+            optional.columns,
+            strict=False,
+            coerce=False,
+            name=f"{cls.__name__} (backstory.{cls.object_name})",
+            description=schema.description,
+            metadata=schema.metadata,
+        )
+
+    @classmethod
+    def validate(
+        cls,
+        check_obj: pd.DataFrame,
+        head: int | None = None,
+        tail: int | None = None,
+        sample: int | None = None,
+        random_state: int | None = None,
+        lazy: bool = False,
+        inplace: bool = False,
+    ) -> Any:
+        """Validate ``check_obj``; every failure at once in a
+        :class:`bspandas.SchemaValidationError`."""
+        plain = pa.DataFrameSchema(cls.to_schema().columns, coerce=False)
+        return validate_frame(check_obj, plain, lazy=True, inplace=inplace)
 
 
 class AccountModel(CatalogModel):
-    """Core account fields: CRM id, name, owner, domain, industry, size, revenue, tier."""
+    """Plain ``ootb_account_*`` (and other ``ootb_*``) account columns."""
 
     object_name = "account"
-    column_names = core_columns("account")
+    column_names = field_columns("account")
 
 
 class OpportunityModel(CatalogModel):
-    """Core opportunity fields: ids, names, owner, value, expected and actual close dates."""
+    """Plain ``ootb_opportunity_*`` columns: ids, name, account, amount and its currency,
+    converted amount, stage, owner id and name, close date, status."""
 
     object_name = "opportunity"
-    column_names = core_columns("opportunity")
+    column_names = field_columns("opportunity")
 
 
 class UserModel(CatalogModel):
-    """Core user fields: CRM id, name, email, role, team, manager, hire date."""
+    """Plain ``ootb_user_*`` columns: the user reference, name, email, role, team, manager."""
 
     object_name = "user"
-    column_names = core_columns("user")
+    column_names = field_columns("user")
 
 
 class ActivityModel(CatalogModel):
-    """Activity fields: uid, timestamp, type, subject, account, opportunity, flags."""
+    """Plain ``ootb_activity_*`` columns: uid, timestamp, type, subject, account, opportunity."""
 
     object_name = "activity"
-    column_names = core_columns("activity")
+    column_names = field_columns("activity")

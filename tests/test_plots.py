@@ -51,6 +51,7 @@ def test_pipeline_by_stage_follows_stage_order_and_stacks() -> None:
     opps = pd.DataFrame(
         {
             "ootb_opportunity_amount": [100.0, 50.0, 25.0, 10.0],
+            "ootb_opportunity_amount_currency": ["USD"] * 4,
             "ootb_opportunity_current_stage": stages,
             "owner": ["a", "b", "b", "a"],
         }
@@ -62,7 +63,7 @@ def test_pipeline_by_stage_follows_stage_order_and_stacks() -> None:
         "Closed Won",
     ]
     assert [p.get_height() for p in ax.patches] == [50.0, 125.0, 10.0]
-    assert ax.get_ylabel() == "Amount"
+    assert ax.get_ylabel() == "Amount (USD)"
     plots.close(ax)
     stacked = plots.pipeline_by_stage(opps, by="owner")
     assert stacked.get_legend() is not None
@@ -94,3 +95,28 @@ def test_short_number_ticks() -> None:
         "2.5M",
         "3B",
     ]
+
+
+def test_pipeline_by_owner_groups_ids_and_labels_namesakes() -> None:
+    opps = pd.DataFrame(
+        {
+            "ootb_opportunity_converted_amount": [100.0, 50.0, 25.0, 10.0],
+            "ootb_opportunity_current_stage": ["Proposal", "Proposal", "Proposal", "Negotiation"],
+            "ootb_opportunity_owner_id": pd.array([3100000021723, 3100000033579, 7, 7], "Int64"),
+            "ootb_opportunity_owner_name": ["Kenji Kim", "Kenji Kim", "Ana", "Ana"],
+            "crm_account_id": ["A", "A", "B", "B"],
+        }
+    )
+    for by in ("ootb_opportunity_owner", "ootb_opportunity_owner_name"):
+        ax = plots.pipeline_by_stage(opps, by=by)
+        drawn = {str(c.get_label()): [p.get_height() for p in c.patches] for c in ax.containers}
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["Negotiation", "Proposal"]
+        assert drawn == {
+            "Ana": [10.0, 25.0],
+            "Kenji Kim (…1723)": [0.0, 100.0],
+            "Kenji Kim (…3579)": [0.0, 50.0],
+        }
+        plots.close(ax)
+    ax = plots.pipeline_by_stage(opps, by="crm_account_id")  # an id without names: as is
+    assert sorted(str(c.get_label()) for c in ax.containers) == ["A", "B"]
+    plots.close(ax)

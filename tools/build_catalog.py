@@ -276,10 +276,15 @@ FIELD_SLUGS: dict[str, dict[str, dict[str, Any]]] = {
             "key": "account.crm_id",
             "description": "CRM id of the opportunity's account",
         },
-        "ootb_opportunity_amount": {"type": "money", "description": "Deal amount and its currency"},
+        "ootb_opportunity_amount": {
+            "type": "money",
+            "description": "Deal amount and its currency",
+            "currency": "_currency",
+        },
         "ootb_opportunity_converted_amount": {
             "type": "money",
             "description": "Amount converted to the corporate currency",
+            "currency": "corporate",
         },
         "ootb_opportunity_close_date": {"type": "date", "description": "Close date"},
         "ootb_opportunity_created_at": {
@@ -695,6 +700,7 @@ def _field_entry(
         future=bool(spec.get("future", False)),
         category="Field vocabulary",
         bare=not periods,
+        currency=spec.get("currency"),
     )
 
 
@@ -726,6 +732,7 @@ def _merge(reference: Metric, field: Metric) -> Metric:
             "key": reference.key or field.key,
             "source": "both",
             "bare": reference.bare or field.bare,
+            "currency": reference.currency or field.currency,
         }
     )
 

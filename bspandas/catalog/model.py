@@ -2,12 +2,17 @@
 
 A metric that the API expands into several CSV columns (an owner gives ``(id)`` and
 ``(name)``, an amount gives ``(amount)`` and ``(currency_iso_code)``) has several parts; every
-other metric has exactly one part with an empty suffix.
+other metric has exactly one part with an empty suffix. A money metric says where its
+currency is (``Metric.currency``).
 
 >>> from bspandas import catalog
 >>> m = catalog.get("ootb_opportunity_owner")
 >>> [p.suffix for p in m.parts]
 ['_id', '_name']
+>>> catalog.get("ootb_opportunity_amount").currency  # its ISO code: the _currency column
+'_currency'
+>>> catalog.get("ootb_opportunity_converted_amount").currency
+'corporate'
 """
 
 from __future__ import annotations
@@ -89,6 +94,11 @@ class Metric:
     #: metric sent without a variation gets the server's silent 7-day default, so bspandas
     #: makes the user pick a period instead.
     bare: bool = True
+    #: Where the currency of a money value is: ``"_currency"`` (the suffix of the part that
+    #: holds each row's ISO code, ``ootb_opportunity_amount_currency``), ``"corporate"`` (the
+    #: tenant's corporate currency, ``ootb_opportunity_converted_amount``), or ``None``
+    #: (not money, or a currency nobody recorded).
+    currency: str | None = None
 
     def __repr__(self) -> str:
         extra = f" {self.range[0]}-{self.range[1]}" if self.range else ""
