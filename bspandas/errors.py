@@ -38,6 +38,7 @@ everything the library raises on purpose and
     ├── OrphanRowsWarning                  a join found opportunities without their account
     ├── MissingRowsWarning                 fetch: the server no longer returns some rows
     ├── PacingWarning                      the hourly budget made a read wait
+    ├── CacheWarning                       a cached answer was unusable; it is fetched again
     └── InsecureConfigWarning              the credentials file is readable by others
 
 Messages say what was wrong, what was expected and what to do next. They never contain a
@@ -63,6 +64,7 @@ __all__ = [
     "BackstoryError",
     "BackstoryWarning",
     "BadRequestError",
+    "CacheWarning",
     "ConfigurationError",
     "ConversionError",
     "HeaderMismatchError",
@@ -382,6 +384,11 @@ class OrphanRowsWarning(BackstoryWarning):
 
 class PacingWarning(BackstoryWarning):
     """The client waited to stay inside the hourly request budget."""
+
+
+class CacheWarning(BackstoryWarning):
+    """A cached answer was corrupt, truncated, foreign or a symlink: it was dropped and the
+    answer is fetched again."""
 
 
 class InsecureConfigWarning(BackstoryWarning):
