@@ -20,6 +20,7 @@ never followed and a folder other users may write to is refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -129,10 +130,8 @@ class Cache:
     def drop(self, key: str, reason: str) -> None:
         """Delete an entry that cannot be used, with a :class:`CacheWarning`."""
         path = self.path(key)
-        try:
+        with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
-        except OSError:
-            pass
         warnings.warn(
             f"The cached answer {path.name} in {str(self.directory)!r} was dropped: {reason}. "
             "It is fetched again.",

@@ -159,15 +159,16 @@ def _check_contradictions(
         owners = known.get(label)
         if owners is not None and o.name not in owners:
             problems.append(
-                f"{o.name} came with the label {label!r}, which is the label of "
-                f"{', '.join(owners)}"
+                f"{o.name} came with the label {label!r}, which is the label of {', '.join(owners)}"
             )
     for label, n in Counter(labels).items():
         owners = known.get(label)
         if owners is not None and n > len(owners):
             problems.append(f"the label {label!r} of {', '.join(owners)} appears {n} times")
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        shown = "; ".join(problems[:10]) + (
+            f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
         raise HeaderMismatchError(
             f"The answer's header contradicts the requested columns: {shown}. bspandas will "
             "not guess which values belong to which column. Read again; if it persists, "
@@ -273,8 +274,7 @@ class _Aligner:
         for g in range(len(self.groups)):
             after = self._suffix[g + 1]
             if any(
-                i in after and abs(score + after[i][0] - best) < 1e-9
-                for i, score in prefix.items()
+                i in after and abs(score + after[i][0] - best) < 1e-9 for i, score in prefix.items()
             ):
                 found.append(g)
             size = len(self.groups[g])

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.util
 import hashlib
+import importlib.util
 import json
 import logging
 import os
