@@ -303,13 +303,16 @@ class MissingColumnsError(ResponseError):
     ) -> None:
         self.missing = list(missing)
         self.ambiguous = ambiguous
+        shown = ", ".join(self.missing[:20])
+        if len(self.missing) > 20:
+            shown += f" and {len(self.missing) - 20} more (all in .missing)"
         if ambiguous:
             head = (
                 "The server dropped columns and their labels do not tell which: one or more "
-                f"of {', '.join(self.missing)}."
+                f"of {shown}."
             )
         else:
-            names = ", ".join(self.missing)
+            names = shown
             head = f"The server dropped {len(self.missing)} requested column(s): {names}."
         tail = (
             " The Query API drops slugs and variations it does not know for this tenant "

@@ -58,6 +58,8 @@ __all__ = [
 
 BLOCK_SIZE = 1 << 20
 _CONVERSION = re.compile(r"CSV column #(\d+)")
+# Arrow numbers the rows when it parses on one thread (as bspandas asks it to)
+_FIELDS = re.compile(r"(?:Row #(\d+): )?Expected (\d+) columns?, got (\d+): ?(.*)")
 
 
 # -- header ----------------------------------------------------------------------------------
@@ -151,7 +153,10 @@ def _check_contradictions(
     """Raise when a label is the catalog's known label of a different requested column, or
     a known label arrives more often than it was asked for (the columns would be mixed up)."""
     known: dict[str, list[str]] = {}
+    expected_labels: dict[str, list[str]] = {}
     for o in expected:
+        if o.label is not None:
+            expected_labels.setdefault(o.label, []).append(o.name)
         if o.label is not None and o.column.metric.label_known:
             known.setdefault(o.label, []).append(o.name)
     problems: list[str] = []
@@ -165,6 +170,18 @@ def _check_contradictions(
         owners = known.get(label)
         if owners is not None and n > len(owners):
             problems.append(f"the label {label!r} of {', '.join(owners)} appears {n} times")
+            continue
+        if n < 2 or label not in expected_labels:
+            continue
+        # a label twice is fine when every column given it expects it (two variations of a
+        # metric without its window in the label); not when it is another column's label
+        given = [o for o, lab in zip(outputs, labels, strict=True) if lab == label]
+        strangers = [o.name for o in given if o.label is not None and o.label != label]
+        if strangers:
+            problems.append(
+                f"the label {label!r} of {', '.join(expected_labels[label])} appears {n} "
+                f"times, also for {', '.join(strangers)}"
+            )
     if problems:
         shown = "; ".join(problems[:10]) + (
             f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
@@ -412,7 +429,7 @@ def _split_header(chunks: Iterable[bytes]) -> tuple[list[str], _Feed]:
             buffer += chunk
     if quoted:
         raise TruncatedResponseError("The answer was cut inside its header line.")
-    if not bytes(buffer).strip():
+    if not bytes(buffer).removeprefix(b"\xef\xbb\xbf").strip():
         raise TruncatedResponseError("The answer was empty: not even a header line arrived.")
     return _labels(bytes(buffer)), _Feed(iter(()), b"")
 
@@ -426,6 +443,11 @@ def _labels(head: bytes) -> list[str]:
             f"{head[exc.start : exc.start + 8]!r}); the Query API sends UTF-8 CSV. Read again; "
             "if it persists, a proxy may be rewriting the answer."
         ) from None
+    if not text.strip():
+        raise ResponseError(
+            "The answer's first line is empty: it has no header naming its columns. Read "
+            "again; report it with the payload (dry_run=True shows it) if it persists."
+        )
     try:
         rows = list(csv.reader([text], strict=True))
     except csv.Error as exc:
@@ -596,20 +618,8 @@ class Answer:
     terminated: bool
 
 
-class _InvalidRows:
-    """Remembers the first row Arrow found with the wrong number of fields."""
-
-    def __init__(self) -> None:
-        self.first: tuple[int, int, int | None, str] | None = None
-
-    def __call__(self, row: Any) -> str:
-        if self.first is None:
-            self.first = (row.expected_columns, row.actual_columns, row.number, row.text)
-        return "error"
-
-
 def _options(
-    outputs: Sequence[Output], as_text: frozenset[str], invalid: _InvalidRows | None = None
+    outputs: Sequence[Output], as_text: frozenset[str]
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
     names = [o.name for o in outputs]
     types = {
@@ -618,9 +628,7 @@ def _options(
     # one parsing thread: Arrow then numbers the rows it refuses (and on 2 cores it is faster)
     read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=False)
     # an empty line is a row whose only cell is missing (one-column answers), not noise
-    parse = pacsv.ParseOptions(
-        newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=invalid
-    )
+    parse = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
     convert = pacsv.ConvertOptions(
         column_types=types,
         strings_can_be_null=True,
@@ -637,7 +645,6 @@ def _arrow_error(
     outputs: Sequence[Output],
     feed: _Feed,
     body: Iterable[bytes],
-    invalid: _InvalidRows,
 ) -> Exception:
     """The bspandas error for a failed parse, once the whole stream is known."""
     feed.drain()  # Arrow stops early: learn how the answer really ended
@@ -645,12 +652,14 @@ def _arrow_error(
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if not feed.complete() and not ended:
         return TruncatedResponseError(_cut(feed) + f" ({message})")
-    if invalid.first is not None:
-        expected, found, number, text = invalid.first
-        where = f"Row {number} after the header" if number is not None else "A row"
+    fields = _FIELDS.search(message)
+    if fields is not None:
+        number, expected, found, text = fields.groups()
+        where = f"Row {number} after the header" if number else "A row"
+        quote = " (the answer holds a stray quote character)" if feed.quotes % 2 else ""
         return ResponseError(
             f"The answer is complete but malformed: {where} has {found} field(s) where the "
-            f"header has {expected} ({text[:120]!r}). Narrowing the query will not help; read "
+            f"header has {expected} ({text[:120]!r}){quote}. Narrowing the query will not help; read "
             "again, and report it with the payload (dry_run=True shows it) if it persists."
         )
     match = _CONVERSION.search(message)
@@ -737,8 +746,7 @@ def _read_answer(
     if on_header is not None:
         on_header(plan)
     outputs = plan.outputs
-    invalid = _InvalidRows()
-    read, parse, convert = _options(outputs, as_text, invalid)
+    read, parse, convert = _options(outputs, as_text)
     table: pa.Table | None = None
     try:
         table = pacsv.read_csv(
@@ -746,7 +754,7 @@ def _read_answer(
         )
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" not in str(exc):
-            raise _arrow_error(exc, outputs, feed, body, invalid) from None
+            raise _arrow_error(exc, outputs, feed, body) from None
     terminated = bool(getattr(body, "terminated", True))
     _check_complete(feed, terminated)
     if table is None or table.num_rows == 0:
@@ -795,8 +803,7 @@ def _iter_answer(
     if on_header is not None:
         on_header(plan)
     outputs = plan.outputs
-    invalid = _InvalidRows()
-    read, parse, convert = _options(outputs, as_text, invalid)
+    read, parse, convert = _options(outputs, as_text)
     delivered = 0
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -831,7 +838,7 @@ def _iter_answer(
                 pending = tail.to_batches()
                 pending_rows = tail.num_rows
     except pa.ArrowInvalid as exc:
-        error = _arrow_error(exc, outputs, feed, body, invalid)
+        error = _arrow_error(exc, outputs, feed, body)
         raise (
             type(error)(f"{error} {delivered} rows had been delivered.")
             if isinstance(error, TruncatedResponseError)
