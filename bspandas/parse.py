@@ -591,7 +591,23 @@ def _categorical(series: pd.Series, output: Output) -> pd.Series:
     )
     extra = sorted(str(v) for v in present if v not in set(values))
     dtype = dtype_for("enumeration", values=values + extra, ordered=output.column.metric.ordered)
+    return _recategorized(series, dtype)
+
+
+def _recategorized(series: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
+    """``series`` with exactly these categories in this order (``astype`` keeps the old
+    order when an unordered dtype holds the same set, so the order would follow the data)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.set_categories(list(dtype.categories), ordered=dtype.ordered)
     return series.astype(dtype)
+
+
+def _same_categories(left: Any, right: pd.CategoricalDtype) -> bool:
+    return (
+        isinstance(left, pd.CategoricalDtype)
+        and left.ordered == right.ordered
+        and list(left.categories) == list(right.categories)
+    )
 
 
 def empty_frame(
@@ -659,8 +675,9 @@ def _arrow_error(
         quote = " (the answer holds a stray quote character)" if feed.quotes % 2 else ""
         return ResponseError(
             f"The answer is complete but malformed: {where} has {found} field(s) where the "
-            f"header has {expected} ({text[:120]!r}){quote}. Narrowing the query will not help; read "
-            "again, and report it with the payload (dry_run=True shows it) if it persists."
+            f"header has {expected} ({text[:120]!r}){quote}. Narrowing the query will not "
+            "help; read again, and report it with the payload (dry_run=True shows it) if it "
+            "persists."
         )
     match = _CONVERSION.search(message)
     if match and "utf8" in message.lower():
@@ -862,7 +879,7 @@ def _keep_categories(
     """Give a later chunk the categories of the first one (refuse values outside them)."""
     for name, dtype in fixed.items():
         column = frame[name]
-        if column.dtype == dtype:
+        if _same_categories(column.dtype, dtype):
             continue
         present = set(column.dropna().unique().tolist())
         outside = sorted(str(v) for v in present - set(dtype.categories))
@@ -874,7 +891,7 @@ def _keep_categories(
                 "those the first chunk held). Read without chunksize= to get every category, "
                 f"or pass dtypes={{{name!r}: 'string'}} to read the column as text.",
             )
-        frame[name] = column.astype(dtype)
+        frame[name] = _recategorized(column, dtype)
     return frame
 
 
@@ -895,7 +912,7 @@ def unify_categories(frames: Sequence[pd.DataFrame], outputs: Sequence[Output]) 
         )
         for frame in frames:
             if output.name in frame.columns:
-                frame[output.name] = frame[output.name].astype(dtype)
+                frame[output.name] = _recategorized(frame[output.name], dtype)
 
 
 def _batches(
