@@ -582,10 +582,11 @@ def read_query(
         if hit is not None:
             frame, meta = hit
             plan = _cached_plan(query, frame)
-            if plan is not None:
+            fetched = meta.get("fetched_at")
+            if plan is not None and isinstance(fetched, str):
                 reader.check_header(plan)  # the rules of a fresh read (on_missing...)
-                return reader.finish(frame, plan, meta["fetched_at"])
-            store_in.drop(key, "its columns are not the ones this query asks for")
+                return reader.finish(frame, plan, fetched)
+            store_in.drop(key, "its columns or metadata are not those of this query's answer")
     frame, plan = reader.fetch()
     fetched_at = _now()
     if store_in is not None:

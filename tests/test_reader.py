@@ -716,10 +716,29 @@ def test_cached_frame_with_foreign_columns_is_fetched_again(
     table = pq.read_table(path)
     pq.write_table(table.append_column("planted", pa.array(["x"] * len(table))), path)
     exports = sandbox.count(endpoint="export")
-    with pytest.warns(bs.CacheWarning, match="not the ones this query asks for"):
+    with pytest.warns(bs.CacheWarning, match="not those of this query's answer"):
         again = bs.read_query("account", columns, client=client, cache=tmp_path)
     assert sandbox.count(endpoint="export") == exports + 1
     pd.testing.assert_frame_equal(again, first)
+
+
+def test_cached_entry_without_its_fetch_time_is_fetched_again(
+    sandbox: Sandbox, client: Client, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    columns = ["ootb_account_crm_id"]
+    first = bs.read_query("account", columns, client=client, cache=tmp_path)
+    (path,) = tmp_path.glob("bspandas-*.parquet")
+    table = pq.read_table(path)
+    metadata = dict(table.schema.metadata)
+    metadata[b"bspandas"] = b'{"rows": 1}'  # written by hand: no fetched_at
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    exports = sandbox.count(endpoint="export")
+    with pytest.warns(bs.CacheWarning, match="metadata"):
+        again = bs.read_query("account", columns, client=client, cache=tmp_path)
+    assert sandbox.count(endpoint="export") == exports + 1
+    pd.testing.assert_frame_equal(again, first, check_like=False)
 
 
 def test_cache_key_holds_each_column_definition() -> None:
