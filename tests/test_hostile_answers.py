@@ -2,12 +2,15 @@
 bspandas error (never ArrowInvalid, _csv.Error, UnicodeDecodeError, KeyError...).
 
 Classes and how many inputs each tries (hypothesis counts are per run):
-- header contradictions: 5 fixed headers;
+- header contradictions: 7 fixed headers (5 contradicting, 1 through a read, 1 legal twin);
 - wrong field counts in complete answers: 4 fixed (whole and chunked reads);
-- line endings: 4 fixed (CR-only, CRLF, a CR split from its LF across chunks, mixed);
-- bad bytes: 14 fixed (invalid UTF-8, NUL, stray quotes, HTML, binary, BOM, empty...);
+- line endings: 5 fixed (CR-only whole, one byte at a time and unterminated; CRLF; a CR
+  split from its LF across chunks);
+- bad bytes: 14 fixed (12 read whole and in 3-byte chunks: invalid UTF-8, NUL, stray
+  quotes, HTML, gzip, BOM, empty...; NUL in text; an unparsable duration);
 - header size: 2 fixed (over the 1 MiB cap; 5,000 labels in one-byte chunks);
-- mutations of a valid answer: 300 hypothesis examples; arbitrary bytes: 200;
+- mutations of a valid answer: 300 hypothesis examples, of a typed one (durations, dates,
+  lists, categories...): 200 x 2 reads; arbitrary bytes: 200 x 2 reads;
 - transport-truncated bodies: 3 (whole read, chunked read, a hostile body raising mid-header).
 """
 
@@ -303,3 +306,47 @@ def test_a_body_proved_short_is_never_a_frame() -> None:
         list(iter_answer(Stream([HEADER, ROWS], terminated=False, fail=short), ACCOUNT, 1))
     with pytest.raises(TruncatedResponseError, match="Content-Length"):
         read_answer(Stream([HEADER[:5]], terminated=False, fail=short), ACCOUNT)
+
+
+TYPED = resolve(
+    [
+        "ootb_opportunity_name",
+        "ootb_opportunity_days_in_stage",
+        "ootb_opportunity_close_date",
+        "ootb_opportunity_current_stage",
+        "ootb_opportunity_owners",
+        "ootb_opportunity_is_won",
+        "ootb_opportunity_amount",
+        "ootb_opportunity_created_at",
+    ],
+    "opportunity",
+)
+TYPED_BODY = (
+    ",".join(f'"{o.label or o.name}"' for c in TYPED for o in c.outputs()).encode()
+    + b"\n"
+    + b'"Big, deal",52:10:05,2026-01-02,Proposal,[a;b],true,12.5,EUR,2026-01-02T03:04:05Z\n' * 3
+)
+TYPED_HOSTILE = st.sampled_from(
+    [b'"', b"\r", b"\n", b"\x00", b"\xff", b",", b"-", b":", b"[", b";", b"9" * 30, b"1e999"]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=st.lists(st.tuples(st.integers(0, 10_000), TYPED_HOSTILE, st.booleans()), max_size=5),
+    size=st.integers(1, 50),
+)
+def test_mutated_typed_answers_give_a_frame_or_a_bspandas_error(
+    edits: list[tuple[int, bytes, bool]], size: int
+) -> None:
+    """Durations, dates, lists, booleans, money and categories: conversions after Arrow too."""
+    body = bytearray(TYPED_BODY)
+    for position, piece, replace in edits:
+        at = position % (len(body) + 1)
+        body[at : at + (1 if replace else 0)] = piece
+    for read in (
+        lambda: read_answer(Stream(chop(bytes(body), size)), TYPED).frame,
+        lambda: pd.concat(list(iter_answer(Stream(chop(bytes(body), size)), TYPED, 2))),
+    ):
+        with contextlib.suppress(BackstoryError):
+            read()
