@@ -1,8 +1,13 @@
 """An optional on-disk cache of answers, stored as Parquet (dtypes survive the round trip).
 
 Entries are keyed by a hash of the host, a one-way hash of the tenant's client id, the exact
-payload, the catalog version and the dtype backend. No credential is written: neither the
-secret, nor the token, nor the client id in clear. Files are readable by their owner only.
+payload and what else decides the answer (the reader adds the catalog's definition of every
+column, the dtype backend and ``on_missing``). No credential is written: neither the
+secret, nor the token, nor the client id in clear. Files are readable by their owner only,
+are named ``bspandas-<key>.parquet`` and carry a format mark: :meth:`Cache.clear` deletes
+those files only, and an entry that cannot be read back (corrupt, truncated, foreign) is
+dropped with a :class:`bspandas.CacheWarning`, so the answer is fetched again. Symlinks are
+never followed and a folder other users may write to is refused.
 
 >>> import tempfile, pandas as pd
 >>> cache = Cache(tempfile.mkdtemp(), ttl=60)
@@ -15,12 +20,16 @@ secret, nor the token, nor the client id in clear. Files are readable by their o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +37,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bspandas.errors import CacheWarning, ConfigurationError
+
 __all__ = ["Cache", "as_cache", "default_cache_dir"]
 
 _META_KEY = b"bspandas"
+_FORMAT_KEY = b"bspandas-format"
+_FORMAT = b"1"
+_PREFIX = "bspandas-"
+_SUFFIX = ".parquet"
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OURS = re.compile(r"bspandas-[A-Za-z0-9_-]{1,64}\.parquet|bspandas-[A-Za-z0-9_]+\.tmp")
+#: Seconds an entry's time may lie ahead of the clock (file systems round times); beyond
+#: that an entry comes from the future and is treated as expired.
+CLOCK_SLACK = 5.0
 
 
 def _lists(kind: pa.DataType) -> Any:
@@ -41,15 +61,28 @@ def _lists(kind: pa.DataType) -> Any:
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/bspandas`` (``~/.cache/bspandas``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bspandas"
+    return Path(base).expanduser() / "bspandas"
 
 
 class Cache:
-    """Answers stored as Parquet files in ``directory`` for ``ttl`` seconds."""
+    """Answers stored as Parquet files in ``directory`` for ``ttl`` seconds.
 
-    def __init__(self, directory: str | Path | None = None, *, ttl: float = 3600.0) -> None:
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
+    ``clock`` (seconds since the epoch, like :func:`time.time`) decides ages; tests pass
+    their own.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path | None = None,
+        *,
+        ttl: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = (
+            Path(directory).expanduser() if directory is not None else default_cache_dir()
+        )
         self.ttl = ttl
+        self._clock = clock
 
     def __repr__(self) -> str:
         return f"Cache({str(self.directory)!r}, ttl={self.ttl:g})"
@@ -65,58 +98,130 @@ class Cache:
         )
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{key}.parquet"
+    def path(self, key: str) -> Path:
+        """The file of an entry (``bspandas-<key>.parquet`` in the folder)."""
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise ValueError(
+                f"A cache key is 1 to 64 letters, digits, '-' or '_', got {key!r}; "
+                "Cache.key(...) makes one."
+            )
+        return self.directory / f"{_PREFIX}{key}{_SUFFIX}"
+
+    def _check_directory(self) -> bool:
+        """True when the folder exists; refuse one that every user may write to."""
+        try:
+            info = self.directory.stat()
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISDIR(info.st_mode):
+            raise ConfigurationError(
+                f"The cache folder {str(self.directory)!r} is not a folder. Pass cache= a "
+                "folder path (or True for the default one)."
+            )
+        if info.st_mode & stat.S_IWOTH:
+            raise ConfigurationError(
+                f"The cache folder {str(self.directory)!r} can be written by every user, "
+                "who could plant answers in it; bspandas will not use it. Pass cache= a "
+                "private folder (or True for ~/.cache/bspandas), or run "
+                f"`chmod 700 {self.directory}`."
+            )
+        return True
+
+    def drop(self, key: str, reason: str) -> None:
+        """Delete an entry that cannot be used, with a :class:`CacheWarning`."""
+        path = self.path(key)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        warnings.warn(
+            f"The cached answer {path.name} in {str(self.directory)!r} was dropped: {reason}. "
+            "It is fetched again.",
+            CacheWarning,
+            stacklevel=3,
+        )
 
     def load(
         self, key: str, *, arrow_dtypes: bool = False
     ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-        """The stored frame and its metadata, or ``None`` when absent or expired.
+        """The stored frame and its metadata, or ``None`` when absent, expired or unusable.
 
         ``arrow_dtypes=True`` gives every column an ``ArrowDtype`` (frames read with
         ``dtype_backend="pyarrow"``: their string columns would otherwise come back as
         ``StringDtype``, which shares the name ``string[pyarrow]``).
         """
-        path = self._path(key)
+        path = self.path(key)
+        if not self._check_directory():
+            return None
         try:
-            age = time.time() - path.stat().st_mtime
+            info = path.lstat()
         except FileNotFoundError:
             return None
-        if age > self.ttl:
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+            self.drop(key, "it is a symlink or not a regular file (never followed)")
+            return None
+        age = self._clock() - info.st_mtime
+        if age > self.ttl or age < -CLOCK_SLACK:
             path.unlink(missing_ok=True)
             return None
-        table = pq.read_table(path)
-        raw = (table.schema.metadata or {}).get(_META_KEY, b"{}")
-        meta: dict[str, Any] = json.loads(raw)
+        try:
+            return self._read(path, arrow_dtypes)
+        except (OSError, ValueError, TypeError, KeyError, pa.ArrowException) as exc:
+            detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+            self.drop(key, f"it cannot be read back ({type(exc).__name__}: {detail})")
+            return None
+
+    @staticmethod
+    def _read(path: Path, arrow_dtypes: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        with os.fdopen(os.open(path, flags), "rb") as handle:
+            table = pq.read_table(handle)
+        metadata = table.schema.metadata or {}
+        if metadata.get(_FORMAT_KEY) != _FORMAT or _META_KEY not in metadata:
+            raise ValueError("the file was not written by this version of bspandas")
+        meta = json.loads(metadata[_META_KEY])
+        if not isinstance(meta, dict):
+            raise ValueError("its metadata is not a JSON object")
         for index, kind in enumerate(table.schema.types):
             if pa.types.is_list(kind):  # Parquet renames the list item field "element"
                 plain = table.column(index).cast(pa.list_(kind.value_type))
                 table = table.set_column(index, table.schema.names[index], plain)
-        return table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists), meta
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists)
+        return frame, meta
 
     def store(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         """Write ``frame`` atomically with JSON-safe ``meta``."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.path(key)
+        if not self._check_directory():
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         metadata = dict(table.schema.metadata or {})
         metadata[_META_KEY] = json.dumps(dict(meta), default=str).encode()
+        metadata[_FORMAT_KEY] = _FORMAT
         table = table.replace_schema_metadata(metadata)
-        handle, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        handle, temp = tempfile.mkstemp(dir=self.directory, prefix=_PREFIX, suffix=".tmp")
         os.close(handle)
         try:
             os.chmod(temp, 0o600)
             pq.write_table(table, temp)
-            os.replace(temp, self._path(key))
+            os.replace(temp, path)
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
 
     def clear(self) -> int:
-        """Delete every stored answer; return how many were deleted."""
+        """Delete every answer bspandas stored here (other files stay); return how many."""
+        if not self._check_directory():
+            return 0
         removed = 0
-        for path in self.directory.glob("*.parquet"):
-            path.unlink(missing_ok=True)
-            removed += 1
+        for path in self.directory.iterdir():
+            if not _OURS.fullmatch(path.name):
+                continue
+            try:
+                if stat.S_ISDIR(path.lstat().st_mode):
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += path.name.endswith(_SUFFIX)
         return removed
 
 

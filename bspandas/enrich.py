@@ -19,9 +19,9 @@ import pandas as pd
 
 from bspandas import reshape
 from bspandas.catalog.resolve import Column, parse_name, resolve
-from bspandas.client import Client
-from bspandas.errors import InvalidColumnsError, MissingRowsWarning
-from bspandas.parse import empty_frame
+from bspandas.client import Client, default_client
+from bspandas.errors import InvalidColumnsError, MissingRowsWarning, QueryError
+from bspandas.parse import empty_frame, unify_categories
 from bspandas.query import Query
 
 __all__ = ["fetch_columns", "plan_fetch"]
@@ -76,6 +76,21 @@ def _queries(
     return key_name, key_column, wanted, queries
 
 
+def _same_host(frame: pd.DataFrame, client: Client | None) -> Client:
+    """The client to fetch with; refuse one whose host is not the frame's."""
+    chosen = client if client is not None else default_client()
+    meta = frame.attrs.get("backstory")
+    recorded = meta.get("host") if isinstance(meta, dict) else None
+    if recorded is not None and str(recorded) != chosen.host:
+        raise QueryError(
+            f"This frame was read from {str(recorded)!r} but the client talks to "
+            f"{chosen.host!r}: fetching would merge rows of another tenant or service. Pass "
+            "client= a client of the frame's host, or drop df.attrs['backstory'] if the "
+            "ids really belong to the client's host."
+        )
+    return chosen
+
+
 def plan_fetch(
     frame: pd.DataFrame, obj: str, columns: Any, *, chunk_size: int = 500
 ) -> dict[str, Any]:
@@ -98,12 +113,19 @@ def fetch_columns(
     **options: Any,
 ) -> pd.DataFrame:
     """A copy of ``frame`` with ``columns`` fetched for its rows and merged on (row order,
-    index and attrs kept). ``options`` go to :func:`bspandas.read_query`."""
+    index and attrs kept). ``options`` go to :func:`bspandas.read_query`.
+
+    The client (``client=``, else the default one) must talk to the host the frame came
+    from (``df.attrs["backstory"]["host"]``): ids of one tenant are never looked up in
+    another. Every chunk gets the same dtypes, categories included.
+    """
     from bspandas.reader import read_query
 
     key_name, key_column, wanted, queries = _queries(frame, obj, columns, chunk_size)
+    client = _same_host(frame, client)
     new_names = [o.name for c in wanted for o in c.outputs()]
     parts = [read_query(q, client=client, **options) for q in queries]
+    unify_categories(parts, [o for c in wanted for o in c.outputs()])
     if parts:
         fetched = pd.concat(parts, ignore_index=True)
     else:  # no ids at all: nothing to ask, the new columns are empty (and typed)

@@ -39,6 +39,7 @@ everything the library raises on purpose and
     ├── OrphanRowsWarning                  a join found opportunities without their account
     ├── MissingRowsWarning                 fetch: the server no longer returns some rows
     ├── PacingWarning                      the hourly budget made a read wait
+    ├── CacheWarning                       a cached answer was unusable; it is fetched again
     └── InsecureConfigWarning              the credentials file is readable by others
 
 Messages say what was wrong, what was expected and what to do next. They never contain a
@@ -64,6 +65,7 @@ __all__ = [
     "BackstoryError",
     "BackstoryWarning",
     "BadRequestError",
+    "CacheWarning",
     "ConfigurationError",
     "ConversionError",
     "HeaderMismatchError",
@@ -311,13 +313,16 @@ class MissingColumnsError(ResponseError):
     ) -> None:
         self.missing = list(missing)
         self.ambiguous = ambiguous
+        shown = ", ".join(self.missing[:20])
+        if len(self.missing) > 20:
+            shown += f" and {len(self.missing) - 20} more (all in .missing)"
         if ambiguous:
             head = (
                 "The server dropped columns and their labels do not tell which: one or more "
-                f"of {', '.join(self.missing)}."
+                f"of {shown}."
             )
         else:
-            names = ", ".join(self.missing)
+            names = shown
             head = f"The server dropped {len(self.missing)} requested column(s): {names}."
         tail = (
             " The Query API drops slugs and variations it does not know for this tenant "
@@ -392,6 +397,11 @@ class OrphanRowsWarning(BackstoryWarning):
 
 class PacingWarning(BackstoryWarning):
     """The client waited to stay inside the hourly request budget."""
+
+
+class CacheWarning(BackstoryWarning):
+    """A cached answer was corrupt, truncated, foreign or a symlink: it was dropped and the
+    answer is fetched again."""
 
 
 class InsecureConfigWarning(BackstoryWarning):

@@ -22,7 +22,8 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from bspandas.catalog import vocabulary
 from bspandas.catalog.resolve import Column, Output
 from bspandas.dtypes import Backend, arrow_read_type, dtype_for
 from bspandas.errors import (
+    BackstoryError,
     ConversionError,
     HeaderMismatchError,
     MissingColumnsError,
@@ -51,10 +53,13 @@ __all__ = [
     "match_header",
     "read_answer",
     "to_frame",
+    "unify_categories",
 ]
 
 BLOCK_SIZE = 1 << 20
 _CONVERSION = re.compile(r"CSV column #(\d+)")
+# Arrow numbers the rows when it parses on one thread (as bspandas asks it to)
+_FIELDS = re.compile(r"(?:Row #(\d+): )?Expected (\d+) columns?, got (\d+): ?(.*)")
 
 
 # -- header ----------------------------------------------------------------------------------
@@ -100,10 +105,13 @@ def match_header(labels: Sequence[str], columns: Sequence[Column]) -> HeaderPlan
     mapping is positional (known labels that differ are reported as ``mismatched``).
     Otherwise the dropped columns are found by aligning labels with the catalog's labels;
     when two alignments fit equally well, :class:`MissingColumnsError` names every candidate.
+    A label that is the known label of another requested column (two labels swapped, one
+    label twice) contradicts the request: :class:`HeaderMismatchError`.
     """
     groups = [c.outputs() for c in columns]
     expected = [o for g in groups for o in g]
     if len(labels) == len(expected):
+        _check_contradictions(expected, expected, labels)
         mismatched = [
             (o, label)
             for o, label in zip(expected, labels, strict=True)
@@ -113,69 +121,190 @@ def match_header(labels: Sequence[str], columns: Sequence[Column]) -> HeaderPlan
     if len(labels) > len(expected):
         raise HeaderMismatchError(
             f"The answer has {len(labels)} columns but {len(expected)} were asked for: "
-            f"{list(labels)!r}. bspandas cannot tell which column is which; please report this "
-            "with the payload (dry_run=True shows it)."
+            f"{_preview(labels)}. bspandas cannot tell which column is which; please report "
+            "this with the payload (dry_run=True shows it)."
         )
-    best, count, choice = _align(groups, labels)
+    aligner = _Aligner(groups, labels)
+    best, count, choice = aligner.best()
     if best is None or choice is None:
         raise HeaderMismatchError(
-            f"The header {list(labels)!r} does not fit the requested columns "
-            f"{[o.name for o in expected]!r}."
+            f"The header {_preview(labels)} does not fit the requested columns "
+            f"{_preview([o.name for o in expected])}."
         )
+    _check_contradictions(expected, choice, labels)
     if count > 1:
-        candidates = [c.name for c in columns if _droppable(groups, labels, c, best)]
+        candidates = [columns[g].name for g in aligner.droppable(best)]
         raise MissingColumnsError(candidates, ambiguous=True)
     kept = {o.column.name for o in choice}
     missing = [c for c in columns if c.name not in kept]
     return HeaderPlan(list(choice), missing, [], list(labels))
 
 
-def _align(
-    groups: list[list[Output]], labels: Sequence[str]
-) -> tuple[float | None, int, list[Output] | None]:
-    """Best alignment of whole groups onto labels: (score, number of best ones, outputs)."""
-    n = len(labels)
-    # state: (group index, label index) -> (score, count, chosen outputs)
-    memo: dict[tuple[int, int], tuple[float | None, int, list[Output] | None]] = {}
+def _preview(items: Sequence[str], limit: int = 20) -> str:
+    """A list for a message, shortened when long (headers may hold thousands of labels)."""
+    shown = [str(item)[:80] for item in items[:limit]]
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return f"{shown!r}{more}"
 
-    def solve(g: int, i: int) -> tuple[float | None, int, list[Output] | None]:
-        if (g, i) in memo:
-            return memo[(g, i)]
-        if g == len(groups):
-            result: tuple[float | None, int, list[Output] | None] = (
-                (0.0, 1, []) if i == n else (None, 0, None)
+
+def _check_contradictions(
+    expected: Sequence[Output], outputs: Sequence[Output], labels: Sequence[str]
+) -> None:
+    """Raise when a label is the catalog's known label of a different requested column, or
+    a known label arrives more often than it was asked for (the columns would be mixed up)."""
+    known: dict[str, list[str]] = {}
+    expected_labels: dict[str, list[str]] = {}
+    for o in expected:
+        if o.label is not None:
+            expected_labels.setdefault(o.label, []).append(o.name)
+        if o.label is not None and o.column.metric.label_known:
+            known.setdefault(o.label, []).append(o.name)
+    problems: list[str] = []
+    for o, label in zip(outputs, labels, strict=True):
+        owners = known.get(label)
+        if owners is not None and o.name not in owners:
+            problems.append(
+                f"{o.name} came with the label {label!r}, which is the label of {', '.join(owners)}"
             )
-            memo[(g, i)] = result
-            return result
-        options: list[tuple[float, int, list[Output]]] = []
-        skip = solve(g + 1, i)
-        if skip[0] is not None and skip[2] is not None:
-            options.append((skip[0], skip[1], skip[2]))
-        group = groups[g]
-        if i + len(group) <= n:
-            scores = [_score(o, labels[i + k]) for k, o in enumerate(group)]
-            if all(s is not None for s in scores):
-                rest = solve(g + 1, i + len(group))
-                if rest[0] is not None and rest[2] is not None:
-                    total = rest[0] + sum(s for s in scores if s is not None)
-                    options.append((total, rest[1], group + rest[2]))
+    for label, n in Counter(labels).items():
+        owners = known.get(label)
+        if owners is not None and n > len(owners):
+            problems.append(f"the label {label!r} of {', '.join(owners)} appears {n} times")
+            continue
+        if n < 2 or label not in expected_labels:
+            continue
+        # a label twice is fine when every column given it expects it (two variations of a
+        # metric without its window in the label); not when it is another column's label
+        given = [o for o, lab in zip(outputs, labels, strict=True) if lab == label]
+        strangers = [o.name for o in given if o.label is not None and o.label != label]
+        if strangers:
+            problems.append(
+                f"the label {label!r} of {', '.join(expected_labels[label])} appears {n} "
+                f"times, also for {', '.join(strangers)}"
+            )
+    if problems:
+        shown = "; ".join(problems[:10]) + (
+            f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
+        raise HeaderMismatchError(
+            f"The answer's header contradicts the requested columns: {shown}. bspandas will "
+            "not guess which values belong to which column. Read again; if it persists, "
+            "report it with the payload (dry_run=True shows it)."
+        )
+
+
+_Cell = tuple[float, int]  # best score of a part of the alignment, number of ways (capped at 2)
+
+
+class _Aligner:
+    """Aligns whole groups (the outputs of one column) onto labels, dropping some groups.
+
+    Dynamic programming over (group, labels consumed), iteratively (no recursion): the labels
+    consumed before group ``g`` lie within ``drop`` of the outputs before it, so there are
+    ``groups x (dropped outputs + 1)`` states, each costing one score per output of its group.
+    """
+
+    def __init__(self, groups: list[list[Output]], labels: Sequence[str]) -> None:
+        self.groups = groups
+        self.labels = labels
+        self.n = len(labels)
+        self.prefix = [0]
+        for group in groups:
+            self.prefix.append(self.prefix[-1] + len(group))
+        self.drop = self.prefix[-1] - self.n
+        self._taken: dict[tuple[int, int], float | None] = {}
+        self.scored = 0  # scores computed (a measure of the work done)
+        self._suffix: list[dict[int, _Cell]] = []
+
+    def _window(self, g: int) -> range:
+        return range(max(0, self.prefix[g] - self.drop), min(self.prefix[g], self.n) + 1)
+
+    def _take(self, g: int, i: int) -> float | None:
+        """Score of group ``g`` placed on labels ``i, i+1, ...`` (None: it cannot be there)."""
+        key = (g, i)
+        if key in self._taken:
+            return self._taken[key]
+        group = self.groups[g]
+        total: float | None = 0.0
+        if i + len(group) > self.n:
+            total = None
+        else:
+            for k, output in enumerate(group):
+                self.scored += 1
+                score = _score(output, self.labels[i + k])
+                if score is None:
+                    total = None
+                    break
+                total += score  # type: ignore[operator]
+        self._taken[key] = total
+        return total
+
+    @staticmethod
+    def _combine(options: list[_Cell]) -> _Cell | None:
         if not options:
-            memo[(g, i)] = (None, 0, None)
-            return memo[(g, i)]
-        top = max(o[0] for o in options)
-        winners = [o for o in options if abs(o[0] - top) < 1e-9]
-        memo[(g, i)] = (top, sum(w[1] for w in winners), winners[0][2])
-        return memo[(g, i)]
+            return None
+        top = max(score for score, _ in options)
+        ways = sum(count for score, count in options if abs(score - top) < 1e-9)
+        return top, min(ways, 2)
 
-    return solve(0, 0)
+    def best(self) -> tuple[float | None, int, list[Output] | None]:
+        """(best score, number of best alignments capped at 2, outputs kept by the first)."""
+        if self.drop < 0:
+            return None, 0, None
+        count = len(self.groups)
+        suffix: list[dict[int, _Cell]] = [{} for _ in range(count + 1)]
+        suffix[count] = {self.n: (0.0, 1)}
+        for g in range(count - 1, -1, -1):
+            after = suffix[g + 1]
+            size = len(self.groups[g])
+            for i in self._window(g):
+                options: list[_Cell] = []
+                if i in after:
+                    options.append(after[i])
+                if i + size in after:
+                    taken = self._take(g, i)
+                    if taken is not None:
+                        rest = after[i + size]
+                        options.append((rest[0] + taken, rest[1]))
+                cell = self._combine(options)
+                if cell is not None:
+                    suffix[g][i] = cell
+        self._suffix = suffix
+        start = suffix[0].get(0)
+        if start is None:
+            return None, 0, None
+        chosen: list[Output] = []
+        i = 0
+        for g in range(count):
+            here = suffix[g][i][0]
+            skip = suffix[g + 1].get(i)
+            if skip is not None and abs(skip[0] - here) < 1e-9:
+                continue
+            chosen.extend(self.groups[g])
+            i += len(self.groups[g])
+        return start[0], start[1], chosen
 
-
-def _droppable(
-    groups: list[list[Output]], labels: Sequence[str], column: Column, best: float
-) -> bool:
-    """True when some best alignment drops ``column``."""
-    score, _, _ = _align([g for g in groups if g[0].column is not column], labels)
-    return score is not None and abs(score - best) < 1e-9
+    def droppable(self, best: float) -> list[int]:
+        """Indices of the groups that some best alignment drops (call after :meth:`best`)."""
+        prefix: dict[int, float] = {0: 0.0}
+        found: list[int] = []
+        for g in range(len(self.groups)):
+            after = self._suffix[g + 1]
+            if any(
+                i in after and abs(score + after[i][0] - best) < 1e-9 for i, score in prefix.items()
+            ):
+                found.append(g)
+            size = len(self.groups[g])
+            nxt: dict[int, float] = {}
+            for i, score in prefix.items():
+                if i in self._window(g + 1):
+                    nxt[i] = max(nxt.get(i, score), score)
+                taken = self._take(g, i)
+                if taken is not None and i + size in self._window(g + 1):
+                    value = score + taken
+                    nxt[i + size] = max(nxt.get(i + size, value), value)
+            prefix = nxt
+        return found
 
 
 # -- the byte stream -----------------------------------------------------------------------------
@@ -239,38 +368,95 @@ class _Feed(io.RawIOBase):
 
     def complete(self) -> bool:
         """True when the bytes end at a row boundary outside any quoted field."""
-        return self.quotes % 2 == 0 and self.last in (b"\n", b"")
+        return self.quotes % 2 == 0 and self.last in (b"\n", b"\r", b"")
+
+    def drain(self) -> None:
+        """Read (and drop) the rest of the stream, so :meth:`complete` and the body's
+        ``terminated`` describe the whole answer (after the parser stopped early)."""
+        self._current = memoryview(b"")
+        while self._next():
+            self._current = memoryview(b"")
+
+
+#: The longest header line accepted (labels of thousands of columns fit well within it).
+MAX_HEADER = 1 << 20
+_HEADER_STOP = re.compile(rb'["\r\n]')
 
 
 def _split_header(chunks: Iterable[bytes]) -> tuple[list[str], _Feed]:
-    """Read the header record (labels may hold quoted commas and newlines)."""
+    """Read the header record (labels may hold quoted commas and newlines).
+
+    The record ends at the first ``\\n``, ``\\r\\n`` or lone ``\\r`` outside quotes. Bytes are
+    gathered in a ``bytearray`` and scanned once (linear in the header's size); a header
+    longer than :data:`MAX_HEADER` bytes is refused.
+    """
     iterator = iter(chunks)
-    buffer = b""
+    buffer = bytearray()
     scanned = 0
-    quotes = 0
-    for chunk in iterator:
-        buffer += chunk
+    quoted = False
+    exhausted = False
+    while True:
         while True:
-            newline = buffer.find(b"\n", scanned)
-            if newline < 0:
-                quotes += buffer.count(b'"', scanned)
+            match = _HEADER_STOP.search(buffer, scanned)
+            if match is None:
                 scanned = len(buffer)
                 break
-            quotes += buffer.count(b'"', scanned, newline)
-            scanned = newline + 1
-            if quotes % 2 == 0:
-                head, rest = buffer[:newline], buffer[newline + 1 :]
-                return _labels(head), _Feed(iterator, rest)
-    if buffer.strip() and buffer.count(b'"') % 2 == 0:
-        return _labels(buffer), _Feed(iter(()), b"")
-    if not buffer:
+            pos = match.start()
+            char = buffer[pos]
+            if char == 0x22 or quoted:  # a quote toggles; line ends inside quotes are data
+                quoted = quoted != (char == 0x22)
+                scanned = pos + 1
+                continue
+            if char == 0x0D and pos + 1 == len(buffer) and not exhausted:
+                scanned = pos  # a \n may follow in the next chunk
+                break
+            if pos > MAX_HEADER:
+                scanned = pos
+                break
+            end = pos + 2 if buffer[pos : pos + 2] == b"\r\n" else pos + 1
+            return _labels(bytes(buffer[:pos])), _Feed(iterator, bytes(buffer[end:]))
+        if scanned > MAX_HEADER:
+            raise ResponseError(
+                f"The answer's header line is longer than {MAX_HEADER:,} bytes without "
+                "ending: this is not an export header. Request fewer columns, or report it."
+            )
+        if exhausted:
+            break
+        chunk = next(iterator, None)
+        if chunk is None:
+            exhausted = True
+        else:
+            buffer += chunk
+    if quoted:
+        raise TruncatedResponseError("The answer was cut inside its header line.")
+    if not bytes(buffer).removeprefix(b"\xef\xbb\xbf").strip():
         raise TruncatedResponseError("The answer was empty: not even a header line arrived.")
-    raise TruncatedResponseError("The answer was cut inside its header line.")
+    return _labels(bytes(buffer)), _Feed(iter(()), b"")
 
 
 def _labels(head: bytes) -> list[str]:
-    text = head.decode("utf-8-sig").rstrip("\r")
-    return next(csv.reader([text], strict=True))
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ResponseError(
+            f"The answer's header is not valid UTF-8 (byte {exc.start}: "
+            f"{head[exc.start : exc.start + 8]!r}); the Query API sends UTF-8 CSV. Read again; "
+            "if it persists, a proxy may be rewriting the answer."
+        ) from None
+    if not text.strip():
+        raise ResponseError(
+            "The answer's first line is empty: it has no header naming its columns. Read "
+            "again; report it with the payload (dry_run=True shows it) if it persists."
+        )
+    try:
+        rows = list(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        raise ResponseError(
+            f"The answer's header is not a valid CSV line ({exc}): {text[:200]!r}."
+        ) from None
+    if len(rows) != 1:
+        raise ResponseError(f"The answer's header is not one CSV line: {text[:200]!r}.")
+    return rows[0]
 
 
 # -- Arrow to pandas -------------------------------------------------------------------------------
@@ -352,6 +538,13 @@ def to_frame(
     }
 
     def convert(output: Output) -> pa.ChunkedArray:
+        try:
+            return _convert(output)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConversionError(output.name, detail) from None
+
+    def _convert(output: Output) -> pa.ChunkedArray:
         column = table.column(output.name)
         kind = output.part.type
         if output.name in as_text:
@@ -398,7 +591,23 @@ def _categorical(series: pd.Series, output: Output) -> pd.Series:
     )
     extra = sorted(str(v) for v in present if v not in set(values))
     dtype = dtype_for("enumeration", values=values + extra, ordered=output.column.metric.ordered)
+    return _recategorized(series, dtype)
+
+
+def _recategorized(series: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
+    """``series`` with exactly these categories in this order (``astype`` keeps the old
+    order when an unordered dtype holds the same set, so the order would follow the data)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.set_categories(list(dtype.categories), ordered=dtype.ordered)
     return series.astype(dtype)
+
+
+def _same_categories(left: Any, right: pd.CategoricalDtype) -> bool:
+    return (
+        isinstance(left, pd.CategoricalDtype)
+        and left.ordered == right.ordered
+        and list(left.categories) == list(right.categories)
+    )
 
 
 def empty_frame(
@@ -432,7 +641,8 @@ def _options(
     types = {
         o.name: pa.string() if o.name in as_text else arrow_read_type(o.part.type) for o in outputs
     }
-    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=True)
+    # one parsing thread: Arrow then numbers the rows it refuses (and on 2 cores it is faster)
+    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=False)
     # an empty line is a row whose only cell is missing (one-column answers), not noise
     parse = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
     convert = pacsv.ConvertOptions(
@@ -447,27 +657,51 @@ def _options(
 
 
 def _arrow_error(
-    exc: pa.ArrowInvalid, outputs: Sequence[Output], feed: _Feed, ended: bool
+    exc: pa.ArrowInvalid,
+    outputs: Sequence[Output],
+    feed: _Feed,
+    body: Iterable[bytes],
 ) -> Exception:
-    message = str(exc)
-    if not feed.complete() or not ended:
-        return TruncatedResponseError(_cut(feed) + f" ({message.splitlines()[0]})")
+    """The bspandas error for a failed parse, once the whole stream is known."""
+    feed.drain()  # Arrow stops early: learn how the answer really ended
+    ended = bool(getattr(body, "terminated", True))
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not feed.complete() and not ended:
+        return TruncatedResponseError(_cut(feed) + f" ({message})")
+    fields = _FIELDS.search(message)
+    if fields is not None:
+        number, expected, found, text = fields.groups()
+        where = f"Row {number} after the header" if number else "A row"
+        quote = " (the answer holds a stray quote character)" if feed.quotes % 2 else ""
+        return ResponseError(
+            f"The answer is complete but malformed: {where} has {found} field(s) where the "
+            f"header has {expected} ({text[:120]!r}){quote}. Narrowing the query will not "
+            "help; read again, and report it with the payload (dry_run=True shows it) if it "
+            "persists."
+        )
     match = _CONVERSION.search(message)
+    if match and "utf8" in message.lower():
+        index = int(match.group(1))
+        name = outputs[index].name if index < len(outputs) else f"#{index}"
+        return ResponseError(
+            f"Column {name!r} of the answer is not valid UTF-8 (the Query API sends UTF-8 "
+            "CSV). Read again; if it persists, a proxy may be rewriting the answer."
+        )
     if match and "conversion error" in message.lower():
         index = int(match.group(1))
         if index < len(outputs):
-            return ConversionError(outputs[index].name, message.splitlines()[0])
-    if "columns" in message and "Expected" in message:
-        return TruncatedResponseError(
-            f"A row of the answer is incomplete ({message.splitlines()[0]})."
-        )
-    return ResponseError(f"The answer is not valid CSV: {message.splitlines()[0]}")
+            return ConversionError(outputs[index].name, message)
+    return ResponseError(f"The answer is not valid CSV: {message}")
 
 
 def _check_complete(feed: _Feed, terminated: bool) -> None:
     if terminated:
         if feed.quotes % 2:
-            raise TruncatedResponseError("The answer ended inside a quoted field.")
+            raise ResponseError(
+                f"The answer ended inside a quoted field after {feed.total} bytes although "
+                "it was complete: it holds a stray quote character. Read again; report it "
+                "with the payload (dry_run=True shows it) if it persists."
+            )
         return
     if not feed.complete():
         raise TruncatedResponseError(_cut(feed))
@@ -483,6 +717,18 @@ def _header(body: Iterable[bytes], columns: Sequence[Column]) -> tuple[HeaderPla
     return match_header(labels, columns), feed
 
 
+#: Errors of the parsing stack that must not escape as such (they become ResponseError).
+_FOREIGN = (pa.ArrowException, csv.Error, UnicodeError, KeyError, IndexError, OverflowError)
+
+
+def _foreign(exc: BaseException) -> ResponseError:
+    first = str(exc).splitlines()[0][:300] if str(exc) else ""
+    return ResponseError(
+        f"The answer could not be read ({type(exc).__name__}: {first}). Read again; report it "
+        "with the payload (dry_run=True shows it) if it persists."
+    )
+
+
 def read_answer(
     body: Iterable[bytes],
     columns: Sequence[Column],
@@ -495,8 +741,24 @@ def read_answer(
 
     ``body`` may carry a ``terminated`` attribute (the client's ``Body``); without it the
     chunks are taken as a complete stream. ``on_header(plan)`` is called once the header is
-    mapped (to stop early on dropped columns before the rows arrive).
+    mapped (to stop early on dropped columns before the rows arrive). Whatever the bytes,
+    the errors raised are bspandas errors (:class:`ResponseError` and its subclasses).
     """
+    try:
+        return _read_answer(body, columns, dtype_backend, as_text, on_header)
+    except BackstoryError:
+        raise
+    except _FOREIGN as exc:
+        raise _foreign(exc) from None
+
+
+def _read_answer(
+    body: Iterable[bytes],
+    columns: Sequence[Column],
+    dtype_backend: Backend,
+    as_text: frozenset[str],
+    on_header: Any,
+) -> Answer:
     plan, feed = _header(body, columns)
     if on_header is not None:
         on_header(plan)
@@ -509,7 +771,7 @@ def read_answer(
         )
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" not in str(exc):
-            raise _arrow_error(exc, outputs, feed, getattr(body, "terminated", True)) from None
+            raise _arrow_error(exc, outputs, feed, body) from None
     terminated = bool(getattr(body, "terminated", True))
     _check_complete(feed, terminated)
     if table is None or table.num_rows == 0:
@@ -525,23 +787,62 @@ def iter_answer(
     chunksize: int,
     *,
     dtype_backend: Backend = "numpy_nullable",
+    as_text: frozenset[str] = frozenset(),
     on_header: Any = None,
 ) -> Iterator[pd.DataFrame]:
     """Yield typed frames of ``chunksize`` rows as the answer arrives.
 
-    Every frame holds complete rows only. When the stream turns out to be cut short, the
-    frames already yielded stay valid and :class:`TruncatedResponseError` is raised with the
-    number of rows delivered, so a loop never ends quietly on a partial answer.
+    Every frame holds complete rows only, and every frame has the same dtypes: categories
+    are fixed by the first frame (catalog values, then values outside the catalog found in
+    it). A later value outside them raises :class:`ConversionError` naming the column (read
+    without ``chunksize=``, or ask for it as text). When the stream turns out to be cut
+    short, the frames already yielded stay valid and :class:`TruncatedResponseError` is
+    raised with the number of rows delivered, so a loop never ends quietly on a partial
+    answer.
     """
+    try:
+        yield from _iter_answer(body, columns, chunksize, dtype_backend, as_text, on_header)
+    except BackstoryError:
+        raise
+    except _FOREIGN as exc:
+        raise _foreign(exc) from None
+
+
+def _iter_answer(
+    body: Iterable[bytes],
+    columns: Sequence[Column],
+    chunksize: int,
+    dtype_backend: Backend,
+    as_text: frozenset[str],
+    on_header: Any,
+) -> Iterator[pd.DataFrame]:
     plan, feed = _header(body, columns)
     if on_header is not None:
         on_header(plan)
     outputs = plan.outputs
-    read, parse, convert = _options(outputs, frozenset())
-    read = pacsv.ReadOptions(column_names=read.column_names, block_size=min(BLOCK_SIZE, 1 << 20))
+    read, parse, convert = _options(outputs, as_text)
     delivered = 0
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
+    fixed: dict[str, pd.CategoricalDtype] | None = None
+
+    def frame_of(table: pa.Table | None, start: int) -> pd.DataFrame:
+        nonlocal fixed
+        frame = (
+            to_frame(table, outputs, dtype_backend=dtype_backend, as_text=as_text)
+            if table is not None and table.num_rows
+            else empty_frame(outputs, dtype_backend=dtype_backend)
+        )
+        if fixed is None:
+            fixed = {
+                str(name): dtype
+                for name, dtype in frame.dtypes.items()
+                if isinstance(dtype, pd.CategoricalDtype)
+            }
+        else:
+            frame = _keep_categories(frame, fixed, start)
+        return frame.set_axis(pd.RangeIndex(start, start + len(frame)))
+
     try:
         for batch in _batches(feed, read, parse, convert):
             pending.append(batch)
@@ -549,14 +850,12 @@ def iter_answer(
             while pending_rows >= chunksize:
                 table = pa.Table.from_batches(pending)
                 head, tail = table.slice(0, chunksize), table.slice(chunksize)
-                yield to_frame(head, outputs, dtype_backend=dtype_backend).set_axis(
-                    pd.RangeIndex(delivered, delivered + chunksize)
-                )
+                yield frame_of(head, delivered)
                 delivered += chunksize
                 pending = tail.to_batches()
                 pending_rows = tail.num_rows
     except pa.ArrowInvalid as exc:
-        error = _arrow_error(exc, outputs, feed, getattr(body, "terminated", True))
+        error = _arrow_error(exc, outputs, feed, body)
         raise (
             type(error)(f"{error} {delivered} rows had been delivered.")
             if isinstance(error, TruncatedResponseError)
@@ -571,13 +870,49 @@ def iter_answer(
             "retry automatically)."
         ) from None
     if pending_rows or delivered == 0:
-        table = pa.Table.from_batches(pending) if pending else None
-        frame = (
-            to_frame(table, outputs, dtype_backend=dtype_backend)
-            if table is not None and table.num_rows
-            else empty_frame(outputs, dtype_backend=dtype_backend)
+        yield frame_of(pa.Table.from_batches(pending) if pending else None, delivered)
+
+
+def _keep_categories(
+    frame: pd.DataFrame, fixed: Mapping[str, pd.CategoricalDtype], start: int
+) -> pd.DataFrame:
+    """Give a later chunk the categories of the first one (refuse values outside them)."""
+    for name, dtype in fixed.items():
+        column = frame[name]
+        if _same_categories(column.dtype, dtype):
+            continue
+        present = set(column.dropna().unique().tolist())
+        outside = sorted(str(v) for v in present - set(dtype.categories))
+        if outside:
+            raise ConversionError(
+                name,
+                f"rows from {start} on hold {', '.join(map(repr, outside[:5]))}, outside the "
+                "categories the first chunk fixed for every chunk (the catalog's values and "
+                "those the first chunk held). Read without chunksize= to get every category, "
+                f"or pass dtypes={{{name!r}: 'string'}} to read the column as text.",
+            )
+        frame[name] = _recategorized(column, dtype)
+    return frame
+
+
+def unify_categories(frames: Sequence[pd.DataFrame], outputs: Sequence[Output]) -> None:
+    """Give every frame the same categories in place (catalog values, then every value
+    outside the catalog that any frame holds, sorted): what one read of all rows gives."""
+    for output in outputs:
+        if output.part.type != "enumeration":
+            continue
+        columns = [f[output.name] for f in frames if output.name in f.columns]
+        if not columns or not all(isinstance(c.dtype, pd.CategoricalDtype) for c in columns):
+            continue
+        values = list(output.part.values or output.column.metric.values)
+        known = set(values)
+        extra = sorted({str(v) for c in columns for v in c.cat.categories if v not in known})
+        dtype = dtype_for(
+            "enumeration", values=values + extra, ordered=output.column.metric.ordered
         )
-        yield frame.set_axis(pd.RangeIndex(delivered, delivered + len(frame)))
+        for frame in frames:
+            if output.name in frame.columns:
+                frame[output.name] = _recategorized(frame[output.name], dtype)
 
 
 def _batches(

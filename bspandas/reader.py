@@ -9,8 +9,12 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import importlib.util
+import json
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +30,7 @@ from bspandas.catalog.resolve import Column, Output
 from bspandas.client import Body, Client, default_client
 from bspandas.dtypes import BACKENDS, Backend
 from bspandas.errors import (
+    ConfigurationError,
     ConversionError,
     IgnoredFilterError,
     IgnoredFilterWarning,
@@ -41,7 +46,11 @@ from bspandas.parse import Answer, HeaderPlan, iter_answer, read_answer
 from bspandas.query import Query, caller_variables
 from bspandas.schema import schema_for, validate_frame
 
-__all__ = ["read_query"]
+__all__ = ["PROGRESS_ENV", "read_query"]
+
+#: Environment variable that decides whether progress bars show when ``progress=None``:
+#: ``1``/``on`` always, ``0``/``off`` never, unset or ``auto`` to decide from the session.
+PROGRESS_ENV = "BSPANDAS_PROGRESS"
 
 log = logging.getLogger("bspandas")
 
@@ -51,7 +60,12 @@ Validate = bool | Literal["warn", "raise"]
 
 
 def _check_options(
-    dtype_backend: str, validate: Any, on_missing: str, on_ignored_filter: str, chunksize: Any
+    dtype_backend: str,
+    validate: Any,
+    on_missing: str,
+    on_ignored_filter: str,
+    chunksize: Any,
+    dtypes: Any = None,
 ) -> None:
     if dtype_backend not in BACKENDS:
         raise QueryError(f"dtype_backend must be one of {BACKENDS}, got {dtype_backend!r}.")
@@ -67,6 +81,36 @@ def _check_options(
         isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1
     ):
         raise QueryError(f"chunksize must be a positive integer, got {chunksize!r}.")
+    if dtypes is not None:
+        _check_dtypes(dtypes)
+
+
+def _check_dtypes(dtypes: Any) -> None:
+    """``dtypes=`` must map column names to things pandas accepts as a dtype."""
+    if not isinstance(dtypes, Mapping):
+        raise QueryError(
+            f"dtypes= takes a mapping of column name to dtype, got {type(dtypes).__name__}."
+        )
+    for name, value in dtypes.items():
+        if not isinstance(name, str):
+            raise QueryError(f"dtypes= keys are column names (str), got {name!r}.")
+        try:
+            pd.api.types.pandas_dtype(value)
+        except (TypeError, ValueError) as exc:
+            raise QueryError(
+                f"dtypes={{{name!r}: {value!r}}} is not a dtype pandas knows ({exc}). Use a "
+                "dtype or its name, such as 'string', 'Float64' or 'category'."
+            ) from None
+
+
+def _check_dtype_columns(dtypes: Mapping[str, Any], query: Query) -> None:
+    requested = {o.name for c in query.columns for o in c.outputs()}
+    unknown = [name for name in dtypes if name not in requested]
+    if unknown:
+        raise QueryError(
+            f"dtypes= names columns that are not requested: {', '.join(unknown)}. "
+            f"Requested: {', '.join(sorted(requested))}."
+        )
 
 
 def _describe_missing(columns: Sequence[Column]) -> list[str]:
@@ -99,13 +143,7 @@ class _Reader:
         self.on_missing = on_missing
         self.on_ignored_filter = on_ignored_filter
         self.progress = progress
-        requested = {o.name for c in query.columns for o in c.outputs()}
-        unknown = [name for name in self.dtypes if name not in requested]
-        if unknown:
-            raise QueryError(
-                f"dtypes= names columns that are not requested: {', '.join(unknown)}. "
-                f"Requested: {', '.join(sorted(requested))}."
-            )
+        _check_dtype_columns(self.dtypes, query)
 
     # -- header -------------------------------------------------------------------------------
 
@@ -246,7 +284,7 @@ class _Reader:
             frame = frame.drop(columns=drop)
         frame = frame.reset_index(drop=True)
         if self.dtypes:
-            frame = frame.astype(self.dtypes)
+            frame = self.apply_dtypes(frame)
         frame.attrs["backstory"] = {
             "object": query.object,
             "payload": copy.deepcopy(query.payload()),
@@ -258,6 +296,22 @@ class _Reader:
             "where": None if query.filter is None else str(query.filter),
         }
         self.check_schema(frame)
+        return frame
+
+    def apply_dtypes(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The ``dtypes=`` overrides; a column whose values do not fit names itself."""
+        for name, dtype in self.dtypes.items():
+            if name not in frame.columns:
+                continue
+            try:
+                frame[name] = frame[name].astype(dtype)
+            except (TypeError, ValueError, OverflowError) as exc:
+                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise ConversionError(
+                    name,
+                    f"dtypes= asked for {dtype!r}, which cannot hold the values received "
+                    f"({detail}). Choose a nullable dtype such as 'Int64' or 'Float64'.",
+                ) from None
         return frame
 
     def check_ignored(self, frame: pd.DataFrame, node: Node) -> pd.DataFrame:
@@ -315,7 +369,8 @@ class _Reader:
 
 
 class _ProgressBody:
-    """Iterates a body, advancing a progress bar; keeps ``terminated`` visible."""
+    """Iterates a body, advancing a progress bar; keeps ``terminated`` (and every other
+    attribute of the body) visible."""
 
     def __init__(self, body: Body, bar: Any) -> None:
         self.body = body
@@ -324,6 +379,9 @@ class _ProgressBody:
     @property
     def terminated(self) -> bool:
         return self.body.terminated
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.body, name)
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self.body:
@@ -343,7 +401,29 @@ def _tqdm_class() -> Any:
     return tqdm
 
 
+_ON = frozenset({"1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off"})
+
+
 def _interactive() -> bool:
+    """Whether ``progress=None`` shows a bar, decided at each read from one setting.
+
+    ``BSPANDAS_PROGRESS`` (``1``/``on``, ``0``/``off``) decides when set; otherwise bars are
+    off under CI (``CI`` set), on in a notebook kernel, and on when stderr is a terminal.
+    Tests pin the variable, so modules a test imported (``ipykernel``) cannot change it.
+    """
+    setting = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if setting in _ON:
+        return True
+    if setting in _OFF:
+        return False
+    if setting not in ("", "auto"):
+        raise ConfigurationError(
+            f"{PROGRESS_ENV}={setting!r} is not a setting bspandas knows: use 1 (always show "
+            "progress bars), 0 (never) or auto (terminals and notebooks, not CI)."
+        )
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
     if "ipykernel" in sys.modules:
         return True
     stream = sys.stderr
@@ -452,7 +532,7 @@ def read_query(
     with identical dtypes, ``cache=`` stores answers as Parquet, ``dry_run=True`` returns
     the exact JSON payload without sending anything.
     """
-    _check_options(dtype_backend, validate, on_missing, on_ignored_filter, chunksize)
+    _check_options(dtype_backend, validate, on_missing, on_ignored_filter, chunksize, dtypes)
     if isinstance(object, Query):
         if any(v is not None for v in (columns, where, filter, sort, variations)):
             raise QueryError(
@@ -471,6 +551,8 @@ def read_query(
             variations=variations,
             variables=variables,
         )
+    if dtypes:
+        _check_dtype_columns(dtypes, query)
     if dry_run:
         return copy.deepcopy(query.payload())
     reader = _Reader(
@@ -494,16 +576,17 @@ def read_query(
             host=reader.client.host,
             tenant=reader.client.client_id,
             payload=query.payload(),
-            extra=f"{store.version()}|{dtype_backend}",
+            extra=_cache_extra(query, dtype_backend, on_missing),
         )
         hit = store_in.load(key, arrow_dtypes=dtype_backend == "pyarrow")
         if hit is not None:
             frame, meta = hit
-            plan = HeaderPlan(
-                [o for o in query.outputs() if o.name in frame.columns],
-                [c for c in query.request_columns if c.name in meta.get("missing", [])],
-            )
-            return reader.finish(frame, plan, meta["fetched_at"])
+            plan = _cached_plan(query, frame)
+            fetched = meta.get("fetched_at")
+            if plan is not None and isinstance(fetched, str):
+                reader.check_header(plan)  # the rules of a fresh read (on_missing...)
+                return reader.finish(frame, plan, fetched)
+            store_in.drop(key, "its columns or metadata are not those of this query's answer")
     frame, plan = reader.fetch()
     fetched_at = _now()
     if store_in is not None:
@@ -517,6 +600,36 @@ def read_query(
             },
         )
     return reader.finish(frame, plan, fetched_at)
+
+
+def _cache_extra(query: Query, dtype_backend: str, on_missing: str) -> str:
+    """What besides host, tenant and payload decides a cached answer: the catalog version,
+    the backend, ``on_missing`` and the full definition of every requested column (a
+    custom metric registered again with another type or label is another entry)."""
+    definitions = [
+        {"name": c.name, "period": c.period, "metric": dataclasses.asdict(c.metric)}
+        for c in query.request_columns
+    ]
+    digest = hashlib.sha256(
+        json.dumps(definitions, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    return f"{store.version()}|{dtype_backend}|on_missing={on_missing}|columns={digest}"
+
+
+def _cached_plan(query: Query, frame: pd.DataFrame) -> HeaderPlan | None:
+    """The header plan of a cached frame: requested columns absent from it are missing (as
+    if the server had dropped them); None when it holds columns the query did not ask for."""
+    outputs = [o for c in query.request_columns for o in c.outputs()]
+    names = {o.name for o in outputs}
+    if any(str(name) not in names for name in frame.columns):
+        return None
+    present = set(map(str, frame.columns))
+    missing = [c for c in query.request_columns if any(o.name not in present for o in c.outputs())]
+    dropped = {c.name for c in missing}
+    kept = [o for o in outputs if o.column.name not in dropped]
+    if [o.name for o in kept] != [str(name) for name in frame.columns]:
+        return None
+    return HeaderPlan(kept, missing)
 
 
 def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -533,11 +646,19 @@ def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
                 reader.check_header(plan)
                 plan_holder.append(plan)
 
+            # enumerations given another dtype arrive as text: their categories may not be
+            # known from the first chunk alone
+            as_text = frozenset(
+                o.name
+                for o in query.outputs()
+                if o.name in reader.dtypes and o.part.type == "enumeration"
+            )
             for chunk in iter_answer(
                 reader.chunks(body, bar),
                 query.request_columns,
                 chunksize,
                 dtype_backend=reader.dtype_backend,
+                as_text=as_text,
                 on_header=on_header,
             ):
                 plan = plan_holder[0]

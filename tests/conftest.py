@@ -35,6 +35,14 @@ def spec_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _progress_bars_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Progress bars are decided by one setting, pinned here: whatever a test imported
+    before (``ipykernel`` by the notebook runner), ``progress=None`` shows no bar. Tests of
+    the setting itself change it with their own ``monkeypatch``."""
+    monkeypatch.setenv("BSPANDAS_PROGRESS", "0")
+
+
+@pytest.fixture(autouse=True)
 def _no_custom_metrics_leak() -> Iterator[None]:
     yield
     catalog.clear_custom()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -86,3 +87,44 @@ def test_plan_shows_the_chunks() -> None:
 def test_bad_fetches(frame: pd.DataFrame, columns: list[str], message: str) -> None:
     with pytest.raises(bs.InvalidColumnsError, match=message):
         frame.backstory.as_object("account").fetch(columns, chunk_size=10)
+
+
+def test_fetch_refuses_a_client_of_another_host(
+    sandbox: Sandbox, client: Client, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = bs.read_query("account", BASE, client=client).head(5)
+    other = sandbox_factory(accounts=10, users=3)  # another tenant on another port
+    with other.client() as stranger:
+        with pytest.raises(bs.QueryError, match=r"was read from .* but the client talks to"):
+            base.backstory.fetch(["annual_revenue"], client=stranger)
+        monkeypatch.setattr("bspandas.enrich.default_client", lambda: stranger)
+        with pytest.raises(bs.QueryError, match="another tenant"):
+            base.backstory.fetch(["annual_revenue"])  # the default client is checked too
+    assert other.count(endpoint="export") == 0
+    monkeypatch.setattr("bspandas.enrich.default_client", lambda: client)
+    assert base.backstory.fetch(["annual_revenue"])["annual_revenue"].notna().all()
+
+
+def test_fetched_chunks_share_one_categorical_dtype(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=12, users=3)
+    rows = sb.engine.rows("account")
+    values = ["rising fast", "stable", *(["declining", "stable", None] * rows)][:rows]
+    values[-1] = "plateau"  # another value outside the catalog, in another chunk
+    sb.override("account", "ootb_engagement_trend", values)
+    with sb.client() as c:
+        whole = bs.read_query("account", [*BASE, "ootb_engagement_trend"], client=c, validate=False)
+        base = bs.read_query("account", BASE, client=c)
+        enriched = base.backstory.fetch(
+            ["ootb_engagement_trend"], client=c, chunk_size=4, validate=False
+        )
+    got, want = enriched["ootb_engagement_trend"].dtype, whole["ootb_engagement_trend"].dtype
+    assert isinstance(got, pd.CategoricalDtype)
+    assert list(got.categories) == list(want.categories)
+    assert list(got.categories) == ["increasing", "stable", "declining", "plateau", "rising fast"]
+    by_id = whole.set_index("ootb_account_crm_id")["ootb_engagement_trend"]
+    pd.testing.assert_series_equal(
+        enriched["ootb_engagement_trend"],
+        by_id.loc[enriched["ootb_account_crm_id"]].reset_index(drop=True),
+        check_names=False,
+        check_index=False,
+    )

@@ -18,6 +18,7 @@ import pytest
 import bspandas as bs
 from bspandas.catalog import vocabulary
 from bspandas.client import Client, RetryPolicy
+from bspandas.errors import ConversionError
 from bspandas.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)
@@ -519,3 +520,294 @@ def test_one_column_with_missing_values_keeps_every_row(sandbox: Sandbox, client
     assert truth.isna().any()  # the tenant leaves some industries empty
     assert len(frame) == len(truth)
     assert frame["industry"].isna().sum() == truth.isna().sum()
+
+
+# -- progress bars: one setting, whatever was imported before --------------------------------
+
+
+def test_progress_setting_beats_an_imported_notebook_kernel(
+    client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+    import types
+
+    from bspandas import reader
+
+    # what importing ipykernel in an earlier test (the notebook runner) leaves behind
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    bs.read_query("account", ["ootb_account_crm_id"], client=client)
+    assert "account export" not in capsys.readouterr().err
+    monkeypatch.setenv(reader.PROGRESS_ENV, "1")
+    monkeypatch.setattr(reader, "_tqdm_class", lambda: __import__("tqdm").tqdm)
+    frame = bs.read_query("account", ["ootb_account_crm_id"], client=client)
+    err = capsys.readouterr().err
+    assert "account export" in err
+    assert f"rows={len(frame)}" in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "ci", "kernel", "expected"),
+    [
+        ("1", "1", False, True),
+        ("on", "", False, True),
+        ("0", "", True, False),
+        ("off", "", True, False),
+        ("auto", "true", True, False),  # CI: never
+        ("", "", True, True),  # a notebook kernel
+        ("auto", "", False, False),  # pytest's stderr is not a terminal
+    ],
+)
+def test_interactive_is_decided_by_the_setting(
+    monkeypatch: pytest.MonkeyPatch, setting: str, ci: str, kernel: bool, expected: bool
+) -> None:
+    import sys
+    import types
+
+    from bspandas import reader
+
+    monkeypatch.setenv(reader.PROGRESS_ENV, setting)
+    monkeypatch.setenv("CI", ci)
+    if kernel:
+        monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    else:
+        monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    assert reader._interactive() is expected
+
+
+def test_an_unknown_progress_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bspandas import reader
+
+    monkeypatch.setenv(reader.PROGRESS_ENV, "sometimes")
+    with pytest.raises(bs.ConfigurationError, match="BSPANDAS_PROGRESS='sometimes'"):
+        reader._interactive()
+
+
+# -- dtypes= is checked before a request is spent ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dtypes", "message"),
+    [
+        ({"ootb_churn_risk_score": "not-a-dtype"}, "not a dtype pandas knows"),
+        ({"ootb_churn_risk_score": 3.5}, "not a dtype pandas knows"),
+        ({"ootb_churn_risk_score": object()}, "not a dtype pandas knows"),
+        ({"industry": "string"}, "not requested: industry"),
+        ({1: "string"}, "keys are column names"),
+        (["ootb_churn_risk_score"], "takes a mapping"),
+    ],
+)
+def test_bad_dtypes_are_refused_before_any_request(
+    sandbox: Sandbox, client: Client, dtypes: Any, message: str
+) -> None:
+    before = sandbox.count(endpoint="export")
+    for dry_run in (False, True):
+        with pytest.raises(bs.QueryError, match=message):
+            bs.read_query(
+                "account",
+                ["ootb_account_crm_id", "ootb_churn_risk_score"],
+                client=client,
+                dtypes=dtypes,
+                dry_run=dry_run,  # type: ignore[call-overload]
+            )
+    assert sandbox.count(endpoint="export") == before
+
+
+def test_a_dtype_that_cannot_hold_the_values_names_the_column(
+    sandbox: Sandbox, client: Client
+) -> None:
+    assert sandbox.tenant.accounts["industry"].isna().any()
+    with pytest.raises(ConversionError, match=r"'industry'.*dtypes= asked for 'int64'"):
+        bs.read_query("account", ["industry"], client=client, dtypes={"industry": "int64"})
+
+
+# -- bodies the transport proved short are never accepted ---------------------------------------
+
+
+class _ShortBody:
+    """Complete rows, then the transport's verdict: shorter than its Content-Length."""
+
+    length = None
+    terminated = False
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.data
+        raise bs.TruncatedResponseError("The body is shorter than its Content-Length.")
+
+
+class _StubClient:
+    """Serves the same short body to every export (what a flaky proxy would do)."""
+
+    host = "http://stub.invalid"
+    client_id = "stub"
+    retry = RetryPolicy(attempts=3)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.exports = 0
+
+    def export(self, payload: Any, consume: Any) -> Any:
+        failure: Exception | None = None
+        for _ in range(self.retry.attempts):
+            self.exports += 1
+            try:
+                return consume(_ShortBody(self.data))
+            except bs.TruncatedResponseError as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+
+def test_identical_short_bodies_never_agree_into_a_frame() -> None:
+    stub = _StubClient(b"Industry\nRetail\nMedia\n")  # ends on a row boundary
+    with pytest.raises(bs.TruncatedResponseError, match="Content-Length"):
+        bs.read_query("account", ["industry"], client=stub)  # type: ignore[arg-type]
+    assert stub.exports == 3
+
+
+# -- the cache applies the rules of a fresh read -------------------------------------------------
+
+
+def test_cache_hit_honours_on_missing(sandbox: Sandbox, client: Client, tmp_path: Path) -> None:
+    sandbox.set_faults(unknown_slugs=frozenset({"industry"}))
+    columns = ["ootb_account_crm_id", "industry"]
+    with pytest.warns(bs.MissingColumnsWarning):
+        bs.read_query("account", columns, client=client, cache=tmp_path, on_missing="warn")
+    exports = sandbox.count(endpoint="export")
+    with pytest.warns(bs.MissingColumnsWarning, match="industry"):  # a hit warns too
+        hit = bs.read_query("account", columns, client=client, cache=tmp_path, on_missing="warn")
+    assert sandbox.count(endpoint="export") == exports
+    assert list(hit.columns) == ["ootb_account_crm_id"]
+    with pytest.raises(bs.MissingColumnsError, match="industry"):
+        bs.read_query("account", columns, client=client, cache=tmp_path)
+
+
+def test_cached_frame_without_a_requested_column_is_not_a_silent_answer(
+    sandbox: Sandbox, client: Client, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    columns = ["ootb_account_crm_id", "ootb_churn_risk_score"]
+    for on_missing in ("raise", "warn"):  # each is its own entry
+        bs.read_query("account", columns, client=client, cache=tmp_path, on_missing=on_missing)
+    for path in tmp_path.glob("bspandas-*.parquet"):
+        table = pq.read_table(path)
+        pq.write_table(table.drop_columns(["ootb_churn_risk_score"]), path)  # keeps metadata
+    exports = sandbox.count(endpoint="export")
+    with pytest.raises(bs.MissingColumnsError, match="ootb_churn_risk_score"):
+        bs.read_query("account", columns, client=client, cache=tmp_path)
+    with pytest.warns(bs.MissingColumnsWarning, match="ootb_churn_risk_score"):
+        frame = bs.read_query("account", columns, client=client, cache=tmp_path, on_missing="warn")
+    assert list(frame.columns) == ["ootb_account_crm_id"]
+    assert sandbox.count(endpoint="export") == exports
+
+
+def test_cached_frame_with_foreign_columns_is_fetched_again(
+    sandbox: Sandbox, client: Client, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = ["ootb_account_crm_id", "ootb_churn_risk_score"]
+    first = bs.read_query("account", columns, client=client, cache=tmp_path)
+    (path,) = tmp_path.glob("bspandas-*.parquet")
+    table = pq.read_table(path)
+    pq.write_table(table.append_column("planted", pa.array(["x"] * len(table))), path)
+    exports = sandbox.count(endpoint="export")
+    with pytest.warns(bs.CacheWarning, match="not those of this query's answer"):
+        again = bs.read_query("account", columns, client=client, cache=tmp_path)
+    assert sandbox.count(endpoint="export") == exports + 1
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_cached_entry_without_its_fetch_time_is_fetched_again(
+    sandbox: Sandbox, client: Client, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    columns = ["ootb_account_crm_id"]
+    first = bs.read_query("account", columns, client=client, cache=tmp_path)
+    (path,) = tmp_path.glob("bspandas-*.parquet")
+    table = pq.read_table(path)
+    metadata = dict(table.schema.metadata)
+    metadata[b"bspandas"] = b'{"rows": 1}'  # written by hand: no fetched_at
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    exports = sandbox.count(endpoint="export")
+    with pytest.warns(bs.CacheWarning, match="metadata"):
+        again = bs.read_query("account", columns, client=client, cache=tmp_path)
+    assert sandbox.count(endpoint="export") == exports + 1
+    pd.testing.assert_frame_equal(again, first, check_like=False)
+
+
+def test_cache_key_holds_each_column_definition() -> None:
+    from bspandas.reader import _cache_extra
+
+    def extra() -> str:
+        return _cache_extra(
+            bs.Query("account", ["custom_account_health"]), "numpy_nullable", "raise"
+        )
+
+    bs.catalog.register("custom_account_health", type="number", object="account")
+    as_number = extra()
+    bs.catalog.clear_custom()
+    bs.catalog.register("custom_account_health", type="text", object="account")
+    as_text = extra()
+    assert bs.catalog.version() == bs.catalog.version()  # one registration both times
+    assert as_number != as_text
+    assert (
+        _cache_extra(bs.Query("account", ["custom_account_health"]), "numpy_nullable", "warn")
+        != as_text
+    )
+
+
+# -- chunked reads: one dtype for every chunk, categories included ----------------------------
+
+
+def test_chunk_categories_equal_the_whole_reads(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=10, users=3)
+    rows = sb.engine.rows("account")
+    # the first chunk holds a value outside the catalog, later chunks only catalog values
+    values = ["rising fast", *(["stable", "declining", None, "increasing"] * rows)][:rows]
+    sb.override("account", "ootb_engagement_trend", values)
+    columns = ["ootb_account_crm_id", "ootb_engagement_trend"]
+    with sb.client(retry=FAST) as c:
+        whole = bs.read_query("account", columns, client=c, validate=False)
+        chunks = list(bs.read_query("account", columns, client=c, validate=False, chunksize=3))
+    expected = pd.CategoricalDtype(
+        ["increasing", "stable", "declining", "rising fast"], ordered=False
+    )
+    for frame in [whole, *chunks]:  # == ignores the order of unordered categories: compare lists
+        dtype = frame["ootb_engagement_trend"].dtype
+        assert list(dtype.categories) == list(expected.categories)
+        assert dtype.ordered is False
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole)
+    assert whole["ootb_engagement_trend"].astype(object).where(
+        lambda s: s.notna(), None
+    ).tolist() == [None if v is None else v for v in values]
+
+
+def test_a_later_chunk_outside_the_first_chunks_categories_is_refused(
+    sandbox_factory: Any,
+) -> None:
+    sb = sandbox_factory(accounts=10, users=3)
+    rows = sb.engine.rows("account")
+    values = ["stable"] * (rows - 1) + ["rising fast"]
+    sb.override("account", "ootb_engagement_trend", values)
+    columns = ["ootb_account_crm_id", "ootb_engagement_trend"]
+    with sb.client(retry=FAST) as c:
+        with pytest.raises(ConversionError, match=r"ootb_engagement_trend.*'rising fast'"):
+            list(bs.read_query("account", columns, client=c, validate=False, chunksize=3))
+        # asked as text, the column passes every chunk
+        chunks = list(
+            bs.read_query(
+                "account",
+                columns,
+                client=c,
+                validate=False,
+                chunksize=3,
+                dtypes={"ootb_engagement_trend": "string"},
+            )
+        )
+    assert pd.concat(chunks)["ootb_engagement_trend"].tolist() == values
