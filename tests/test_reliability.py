@@ -237,11 +237,15 @@ def test_pacer_and_sandbox_budgets_agree_over_many_reads(sandbox_factory: Any) -
     sb = sandbox_factory(accounts=5, users=2, hourly_budget=4, budget_window=600.0)
     clock = FakeClock(sb)
     pacer = Pacer(4, window=600.0, clock=clock, sleep=clock.sleep)
-    with sb.client(retry=POLICY, pacer=pacer, clock=clock, sleep=clock.sleep) as c:
-        with pytest.warns(bs.PacingWarning):
-            for _ in range(10):
-                read(c)
-                clock.advance(7)  # some work between reads
+
+    def read_ten(c: Client) -> None:
+        for _ in range(10):
+            read(c)
+            clock.advance(7)  # some work between reads
+
+    client = sb.client(retry=POLICY, pacer=pacer, clock=clock, sleep=clock.sleep)
+    with client, pytest.warns(bs.PacingWarning):
+        read_ten(client)
     assert sb.count(status=429) == 0
     assert sb.count(endpoint="export", status=200) == 10
 
