@@ -299,3 +299,28 @@ def test_chunked_read_warns_on_an_unterminated_answer(
             )
         )
     pd.testing.assert_frame_equal(pd.concat(chunks), baseline)
+
+
+@pytest.mark.parametrize(
+    ("fault", "chunksize"),
+    [
+        ({"trickle": 1, "trickle_delay": 0.05}, None),  # one byte every 50 ms: read timeout never
+        ({"trickle": 1, "trickle_delay": 0.05}, 10),  # a chunked read is bounded the same way
+        ({"slow_first_byte": 60.0}, None),  # the read timeout (60 s) is cut to the deadline
+    ],
+)
+def test_the_deadline_ends_a_read_however_slowly_the_server_sends(
+    sandbox_factory: Any, fault: dict[str, Any], chunksize: int | None
+) -> None:
+    """Real time on the wire: the deadline is 2 s, the whole answer would take minutes
+    (trickled at 20 bytes/s, or after a 60 s silence); the margin is 10 s."""
+    sb = sandbox_factory(accounts=60, users=5, hourly_budget=0, **fault)
+    started = time.perf_counter()
+    client = sb.client(retry=POLICY, timeout=(5.0, 60.0), deadline=2.0)
+    with client, pytest.raises(bs.TransportError, match="deadline of 2 s"):
+        if chunksize is None:
+            read(client)
+        else:
+            list(bs.read_query("account", COLUMNS, client=client, chunksize=chunksize))
+    assert time.perf_counter() - started < 12
+    assert client.requests_sent == 2  # the token, one export: no retry past the deadline
