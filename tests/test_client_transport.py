@@ -541,3 +541,29 @@ def test_requests_objects_never_ride_on_errors() -> None:
     assert not any(
         isinstance(v, requests.PreparedRequest | requests.Response) for v in vars(error).values()
     )
+
+
+# -- pacing and the deadline ---------------------------------------------------------------------
+
+
+def test_a_wait_for_the_budget_before_the_first_request_is_not_part_of_the_deadline(
+    csv: bytes,
+) -> None:
+    clock = FakeClock()
+    wire = Wire(Server(lambda sent: csv_answer(csv)))
+    with make_client(wire, clock, deadline=100.0, hourly_budget=1) as client:
+        read(client)
+        with pytest.warns(bs.PacingWarning, match="waiting 3601 s"):
+            read(client)  # queued for an hour, then read within its deadline
+    assert wire.count("export") == 2
+    assert wire.count("token") == 2  # the first token expired during the wait
+
+
+def test_a_retry_that_must_wait_for_the_budget_past_the_deadline_stops(csv: bytes) -> None:
+    clock = FakeClock()
+    wire = Wire(Server(lambda sent: answer(500, b'{"message": "sorry"}')))
+    client = make_client(wire, clock, deadline=100.0, hourly_budget=2)
+    with client, pytest.raises(bs.RateLimitError, match="deadline"):
+        read(client)
+    assert wire.count("export") == 2
+    assert clock.now - 5000.0 < 100
