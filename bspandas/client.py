@@ -426,6 +426,9 @@ class Body:
             for piece in inflater.feed(data):
                 self.bytes_read += len(piece)
                 yield piece
+        if problem is None and self._deadline is not None and self._deadline.expired():
+            # the deadline's timer shut the socket: an end that looks clean is not
+            problem = self._deadline.error(detail=f" ({self.wire_bytes:,} bytes had arrived)")
         if problem is not None:
             raise problem
         for piece in inflater.finish():
@@ -799,6 +802,8 @@ class Client:
             error = _transport_error(exc, "fetching a token")
             return error if isinstance(exc, _RETRIED) else _UnsendableError(str(error))
         with response:
+            if deadline.expired():  # headers cut short by the deadline's timer
+                return deadline.error(detail=" (while fetching a token)")
             status = response.status_code
             if 300 <= status < 400:
                 return _redirect_error(response, "fetching a token", self.base_url)
@@ -815,6 +820,8 @@ class Client:
             if status != 200:
                 return _status_error(response, "fetching a token")
             answer = _read_capped(response, TOKEN_ANSWER_BYTES + 1)
+        if deadline.expired():
+            return deadline.error(detail=" (while fetching a token)")
         if len(answer) > TOKEN_ANSWER_BYTES:
             parsed: tuple[str, float] | str = "with more than 64 KiB"
         else:
@@ -910,6 +917,9 @@ class Client:
         except _REQUEST_ERRORS as exc:
             error = _transport_error(exc, "exporting")
             return _Failure(error, type(exc).__name__, retry=isinstance(exc, _RETRIED))
+        if deadline.expired():  # headers cut short by the deadline's timer
+            response.close()
+            return _Failure(deadline.error(), "deadline")
         return response, generation
 
     def _open(
@@ -922,10 +932,10 @@ class Client:
                 raise deadline.error(attempts)
             outcome = self._post_export(payload, deadline)
             if isinstance(outcome, _Failure):
-                if not outcome.retry:
-                    raise TransportError(str(outcome.error))
                 if deadline.expired():
                     raise deadline.error(attempts)
+                if not outcome.retry:
+                    raise TransportError(str(outcome.error))
                 attempts.failed(outcome.error, outcome.what)
                 continue
             response, generation = outcome

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -567,3 +569,48 @@ def test_a_retry_that_must_wait_for_the_budget_past_the_deadline_stops(csv: byte
         read(client)
     assert wire.count("export") == 2
     assert clock.now - 5000.0 < 100
+
+
+class _TrickledHeaders(socketserver.BaseRequestHandler):
+    """Answers every request with a status line and then headers that never end, one byte
+    every 50 ms (each byte restarts the client's read timeout)."""
+
+    stop = threading.Event()
+
+    def handle(self) -> None:
+        self.request.settimeout(10)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            block = self.request.recv(65536)
+            if not block:
+                return
+            received += block
+        wire = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: a\r\n" * 10_000
+        for index in range(len(wire)):
+            if self.stop.wait(0.05):
+                return
+            try:
+                self.request.sendall(wire[index : index + 1])
+            except OSError:
+                return
+
+
+def test_the_deadline_ends_headers_trickled_over_a_real_socket() -> None:
+    """Real time on the wire: the deadline is 2 s, the headers would take minutes; the
+    margin is 10 s."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _TrickledHeaders)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        client = Client("id", SECRET, base, environ={}, timeout=(5.0, 60.0), deadline=2.0)
+        with client, pytest.raises(bs.TransportError, match="deadline of 2 s"):
+            read(client)
+    finally:
+        _TrickledHeaders.stop.set()
+        server.shutdown()
+        server.server_close()
+    assert time.perf_counter() - started < 12
+    assert client.requests_sent == 1  # the token request never got its answer
