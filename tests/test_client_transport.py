@@ -13,6 +13,7 @@ import http.server
 import socketserver
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -310,8 +311,29 @@ def test_an_answer_without_framing_is_confirmed_by_a_second_read(
     assert wire.count("export") == 2  # nothing proved it complete: read twice, compared
 
 
-def test_a_gzip_answer_is_decoded(csv: bytes, expected: pd.DataFrame) -> None:
-    wire = Wire(Server(lambda sent: csv_answer(csv, pieces=4, gzipped=True)))
+def deflate(data: bytes, raw: bool) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "pack"),
+    [
+        ("gzip", gzip.compress),
+        ("gzip", lambda d: gzip.compress(d[:100]) + gzip.compress(d[100:])),  # two members
+        ("deflate", lambda d: deflate(d, raw=False)),  # RFC 1950 zlib stream
+        ("deflate", lambda d: deflate(d, raw=True)),  # raw deflate, as some servers send
+    ],
+)
+def test_a_compressed_answer_is_decoded(
+    csv: bytes, expected: pd.DataFrame, encoding: str, pack: Any
+) -> None:
+    packed = pack(csv)
+    pieces = [packed[i : i + 7] for i in range(0, len(packed), 7)]  # tiny chunks
+    raw = answer(
+        200, headers={"Content-Type": "text/csv", "Content-Encoding": encoding}, chunks=pieces
+    )
+    wire = Wire(Server(lambda sent: raw))
     with make_client(wire) as client:
         pd.testing.assert_frame_equal(read(client), expected)
     assert wire.sent[1].prepared.headers["Accept-Encoding"] == "gzip, deflate"

@@ -75,8 +75,16 @@ def clock(flaky: Sandbox) -> FakeClock:
 
 @pytest.fixture
 def client(flaky: Sandbox, clock: FakeClock) -> Iterator[Client]:
-    with flaky.client(retry=POLICY, timeout=(2.0, 1.0), clock=clock, sleep=clock.sleep) as c:
+    with flaky.client(retry=POLICY, timeout=(5.0, 5.0), clock=clock, sleep=clock.sleep) as c:
         yield c
+
+
+def for_fault(client: Client, fault: dict[str, Any]) -> Client:
+    """A slow-first-byte fault meets a 1 s read timeout (the server waits 10 s or more, a
+    margin of several seconds); other faults keep the fixture's generous 5 s."""
+    if "slow_first_byte" in fault:
+        client.timeout = (5.0, 1.0)
+    return client
 
 
 def read(client: Client) -> pd.DataFrame:
@@ -103,7 +111,7 @@ def test_fault_survived_with_the_complete_frame(
 ) -> None:
     flaky.set_faults(**fault)
     started = time.perf_counter()
-    frame = read(client)
+    frame = read(for_fault(client, fault))
     pd.testing.assert_frame_equal(frame, baseline)
     assert client.requests_sent == 1 + exports  # one token, then the export attempts
     assert time.perf_counter() - started < 30  # a generous bound: no backoff sleeps for real
@@ -131,7 +139,7 @@ def test_persistent_faults_raise_the_documented_error_in_bounded_time(
     flaky.set_faults(**fault)
     started = time.perf_counter()
     with pytest.raises(error, match=message):
-        read(client)
+        read(for_fault(client, fault))
     assert time.perf_counter() - started < 30  # 4 read timeouts of 1 s at most, for real
     assert client.requests_sent == 1 + POLICY.attempts
 
