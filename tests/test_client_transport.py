@@ -620,6 +620,7 @@ class _TrickledHeaders(socketserver.BaseRequestHandler):
 def test_the_deadline_ends_headers_trickled_over_a_real_socket() -> None:
     """Real time on the wire: the deadline is 2 s, the headers would take minutes; the
     margin is 10 s."""
+    _TrickledHeaders.stop.clear()
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _TrickledHeaders)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
