@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
 from bspandas.errors import (
     ConfigurationError,
     InsecureConfigWarning,
@@ -73,19 +76,81 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def check_base_url(url: str) -> str:
-    """Normalise a base URL; refuse plain ``http://`` for anything but loopback."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Normalise a base URL; refuse what could send the secret somewhere unintended.
+
+    Refused: anything but ``http(s)://host[:port][/path]``; credentials in the URL
+    (``user:pw@host``, never shown back); backslashes, whitespace or control characters;
+    a query or fragment; a URL whose host ``urllib.parse`` and ``urllib3`` (which opens the
+    connection) read differently; plain ``http://`` to anything but loopback.
+
+    >>> check_base_url("https://api.people.ai/")
+    'https://api.people.ai'
+    """
+    text = url.strip()
+    shown = _shown(text)
+    if "\\" in text or any(ch.isspace() or not ch.isprintable() for ch in text):
         raise ConfigurationError(
-            f"The base URL {url!r} is not an http(s) URL. Expected e.g. {DEFAULT_BASE_URL!r}."
+            f"The base URL {shown} holds a backslash, a space or a control character. "
+            f"Expected a plain URL such as {DEFAULT_BASE_URL!r}."
         )
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError:
         raise ConfigurationError(
-            f"Refusing plain http:// to {parts.hostname}: credentials and tokens would travel "
+            f"The base URL {shown} cannot be parsed. Expected e.g. {DEFAULT_BASE_URL!r}."
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigurationError(
+            f"The base URL {shown} is not an http(s) URL. Expected e.g. {DEFAULT_BASE_URL!r}."
+        )
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            f"The base URL {shown} holds credentials (user:password@host). bspandas sends "
+            "only the client id and secret, to the token endpoint: remove them from the URL "
+            "and give the client id and secret as arguments, BACKSTORY_* variables or in "
+            "the config file instead."
+        )
+    if parts.query or parts.fragment or "?" in text or "#" in text or "%" in parts.netloc:
+        raise ConfigurationError(
+            f"The base URL {shown} has a query, a fragment or an escaped host. Expected "
+            f"scheme, host, port and at most a path, e.g. {DEFAULT_BASE_URL!r}."
+        )
+    if _connect_target(text) != (host, port):
+        raise ConfigurationError(
+            f"The base URL {shown} names a different host depending on the URL parser, so "
+            "the connection could go to another host than the one checked. Write the URL "
+            f"plainly, e.g. {DEFAULT_BASE_URL!r}."
+        )
+    if parts.scheme == "http" and host not in _LOOPBACK:
+        raise ConfigurationError(
+            f"Refusing plain http:// to {host}: credentials and tokens would travel "
             "unencrypted. Use https:// (plain http is allowed only for a local sandbox on "
             "127.0.0.1/localhost)."
         )
-    return url.strip().rstrip("/")
+    return text.rstrip("/")
+
+
+def _connect_target(url: str) -> tuple[str | None, int | None] | None:
+    """The host and port urllib3 (the library that opens the connection) reads in ``url``."""
+    try:
+        parsed = parse_url(url)
+    except LocationParseError:
+        return None
+    host = parsed.host
+    if host is not None:
+        host = host.lower().removeprefix("[").removesuffix("]")
+    return host, parsed.port
+
+
+def _shown(url: str) -> str:
+    """``url`` fit for a message: anything before an ``@`` (a user:password part) hidden,
+    control characters escaped, at most 200 characters."""
+    if "@" in url:
+        scheme, sep, _ = url.partition("://")
+        url = (scheme + sep if sep else "") + "***@" + url.rpartition("@")[2]
+    text = repr(url)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _read_file(path: Path, profile: str) -> dict[str, str]:

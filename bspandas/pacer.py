@@ -1,10 +1,13 @@
 """A client-side pacer that keeps a client inside the API's hourly request budget.
 
-The Query API allows about 100 requests per hour per client on a rolling window and answers
-429 without a ``Retry-After`` header past it. Waiting a little before the budget runs out is
-kinder than a storm of 429s, so every request first asks the pacer; when the window is full
-the pacer waits for the oldest request to leave it and says so with a
-:class:`bspandas.PacingWarning`.
+The budget rule (the client and the sandbox agree on it): **only export requests count**.
+The Query API allows about 100 export calls per hour per client on a rolling window and
+answers 429 without a ``Retry-After`` header past it; the token request is not paced and not
+counted (the field record's budget is per export call). The client asks the pacer before
+every export attempt it sends, retries and replays after a 401 included, so its count is never
+below the server's. When the window is full the pacer waits for the oldest request to leave
+it (plus ``margin`` seconds, for the time between the client recording a request and the
+server counting it) and says so with a :class:`bspandas.PacingWarning`.
 
 >>> pacer = Pacer(budget=2, window=3600.0, clock=lambda: 0.0)
 >>> pacer.acquire(), pacer.acquire(), pacer.remaining()
@@ -25,10 +28,12 @@ __all__ = ["Pacer"]
 
 
 class Pacer:
-    """Rolling-window budget of ``budget`` requests per ``window`` seconds (thread-safe).
+    """Rolling-window budget of ``budget`` export requests per ``window`` seconds
+    (thread-safe).
 
     ``max_wait`` bounds one wait: beyond it :meth:`acquire` raises
     :class:`bspandas.RateLimitError` instead of sleeping (``None`` waits as long as needed).
+    ``clock`` and ``sleep`` are injectable (tests share one fake clock with the sandbox).
     """
 
     def __init__(
@@ -37,14 +42,18 @@ class Pacer:
         window: float = 3600.0,
         *,
         max_wait: float | None = None,
+        margin: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if budget < 1:
             raise ValueError("the hourly budget must be at least 1 request")
+        if margin < 0:
+            raise ValueError("the pacing margin must not be negative")
         self.budget = budget
         self.window = window
         self.max_wait = max_wait
+        self.margin = margin
         self._clock = clock
         self._sleep = sleep
         self._sent: deque[float] = deque()
@@ -54,7 +63,7 @@ class Pacer:
         return f"Pacer(budget={self.budget}, window={self.window:g}s, used={self.used()})"
 
     def _expire(self, now: float) -> None:
-        while self._sent and now - self._sent[0] >= self.window:
+        while self._sent and now - self._sent[0] >= self.window + self.margin:
             self._sent.popleft()
 
     def used(self) -> int:
@@ -67,8 +76,14 @@ class Pacer:
         """Requests that can be sent now without waiting."""
         return self.budget - self.used()
 
-    def acquire(self) -> float:
-        """Wait (if needed) until a request fits in the budget, record it, return the wait."""
+    def acquire(self, max_wait: float | None = None, *, why: str = "") -> float:
+        """Wait (if needed) until a request fits in the budget, record it, return the wait.
+
+        ``max_wait`` (seconds) tightens the pacer's own ``max_wait`` for this call; ``why``
+        names that bound in the error (e.g. "the read's deadline").
+        """
+        limit = self.max_wait if max_wait is None else min(max_wait, self.max_wait or max_wait)
+        bound = why or (f"max_wait={limit:g} s" if limit is not None else "")
         waited = 0.0
         while True:
             with self._lock:
@@ -77,19 +92,18 @@ class Pacer:
                 if len(self._sent) < self.budget:
                     self._sent.append(now)
                     return waited
-                delay = self.window - (now - self._sent[0])
-            if self.max_wait is not None and waited + delay > self.max_wait:
+                delay = self.window + self.margin - (now - self._sent[0])
+            if limit is not None and waited + delay > limit:
                 raise RateLimitError(
-                    f"The hourly request budget ({self.budget} per {self.window:g} s) is used up "
-                    f"and the next slot opens in {delay:.0f} s, beyond "
-                    f"max_wait={self.max_wait:g} s. Wait, or raise the budget if your tenant "
-                    "allows more."
+                    f"The hourly request budget ({self.budget} exports per {self.window:g} s) "
+                    f"is used up and the next slot opens in {delay:.0f} s, beyond {bound}. "
+                    "Wait, or raise the budget (hourly_budget=) if your tenant allows more."
                 )
             span = "hour" if self.window == 3600 else f"{self.window:g} s"
             warnings.warn(
-                f"bspandas is waiting {delay:.0f} s to stay within {self.budget} requests per "
-                f"{span} (the Query API rate limit). Set hourly_budget= on the client if your "
-                "tenant allows more.",
+                f"bspandas is waiting {delay:.0f} s to stay within {self.budget} export "
+                f"requests per {span} (the Query API rate limit). Set hourly_budget= on the "
+                "client if your tenant allows more.",
                 PacingWarning,
                 stacklevel=3,
             )

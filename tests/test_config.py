@@ -84,3 +84,69 @@ def test_plain_http_is_refused_except_loopback(url: str) -> None:
 )
 def test_allowed_base_urls(url: str) -> None:
     assert check_base_url(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.2:8080\\@127.0.0.1",  # urllib sees 127.0.0.1, urllib3 connects to .2
+        "https://api.people.ai\\@evil.test",
+        "https://api.people.ai\\.evil.test",
+    ],
+)
+def test_a_url_the_parsers_read_differently_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="backslash"):
+        check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:hunter2-pw@api.people.ai",
+        "http://user:hunter2-pw@127.0.0.1:8080",
+        "https://hunter2-pw@api.people.ai/",
+        "https://user:hunter2-pw@api.people.ai:443/prefix",
+    ],
+)
+def test_credentials_in_the_base_url_are_refused_and_never_shown(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="credentials") as info:
+        check_base_url(url)
+    assert "hunter2" not in str(info.value)
+    env = {**ENV, "BACKSTORY_BASE_URL": url}
+    with pytest.raises(ConfigurationError) as from_env:
+        resolve_credentials(environ=env)
+    assert "hunter2" not in str(from_env.value) + repr(from_env.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.people.ai/?next=1",
+        "https://api.people.ai/#x",
+        "https://api.people.ai%2f.evil.test",
+        "https://api.people.ai /x",
+        "https://api.people.ai\t/x",
+        "https://api.people.ai\x00.evil.test",
+        "http://127.0.0.1:notaport",
+    ],
+)
+def test_odd_base_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        check_base_url(url)
+
+
+def test_hosts_must_agree_between_urllib_and_urllib3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of defence, for a disagreement no other rule catches."""
+    from bspandas import config
+
+    monkeypatch.setattr(config, "_connect_target", lambda url: ("127.0.0.2", 8080))
+    with pytest.raises(ConfigurationError, match="different host"):
+        check_base_url("http://127.0.0.1:8080")
+
+
+def test_a_client_refuses_credentials_in_its_url() -> None:
+    from bspandas.client import Client
+
+    with pytest.raises(ConfigurationError) as info:
+        Client("id", "secret-value", "https://u:pass-word-9@api.people.ai", environ={})
+    assert "pass-word-9" not in str(info.value)

@@ -52,3 +52,31 @@ def test_remaining_recovers_after_the_window() -> None:
 def test_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Pacer(0)
+
+
+def test_margin_keeps_a_request_in_the_window_a_little_longer() -> None:
+    clock = FakeClock()
+    pacer = Pacer(2, 60.0, margin=1.5, clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.acquire()
+    clock.now += 60
+    assert pacer.remaining() == 0  # the server may have counted them a moment later
+    with pytest.warns(PacingWarning, match="waiting 2 s"):
+        assert pacer.acquire() == pytest.approx(1.5)
+    assert pacer.used() == 1
+
+
+def test_a_call_can_tighten_the_wait_bound_and_name_it() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1, 3600.0, clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    with pytest.raises(RateLimitError, match="beyond the read's deadline"):
+        pacer.acquire(100.0, why="the read's deadline")
+    assert clock.slept == []
+    with pytest.warns(PacingWarning):
+        assert pacer.acquire(4000.0) == pytest.approx(3600.0)
+
+
+def test_margin_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="margin"):
+        Pacer(1, margin=-1)

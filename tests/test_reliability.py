@@ -3,6 +3,11 @@
 Each read either returns the complete frame, equal to a fault-free read, or raises the
 documented error within a bounded time. The sandbox's request log proves how many requests
 were made, so retries are bounded; a recording sleep proves they back off.
+
+No test here sleeps or reads the wall clock for its verdict: the client's clock and sleep are
+a :class:`FakeClock` that also moves the sandbox's clock (``advance_clock``), so token expiry,
+backoff and the hourly budget run on one shared, instant time line. Faults that are real time
+on the wire (a slow first byte) use margins of several seconds.
 """
 
 from __future__ import annotations
@@ -29,13 +34,25 @@ COLUMNS = [
 POLICY = RetryPolicy(attempts=4, backoff=0.05, max_backoff=0.4, max_time=20, jitter=0.0)
 
 
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
+class FakeClock:
+    """The client's clock and sleep: sleeping advances it (and the sandbox's clock) at once."""
 
-    def __call__(self, seconds: float) -> None:
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
+        self.now = 1000.0
+        self.delays: list[float] = []
+        self.sandbox = sandbox
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        if self.sandbox is not None:
+            self.sandbox.advance_clock(seconds)
+
+    def sleep(self, seconds: float) -> None:
         self.delays.append(seconds)
-        time.sleep(min(seconds, 0.01))
+        self.advance(seconds)
 
 
 @pytest.fixture(scope="module")
@@ -51,21 +68,27 @@ def baseline(flaky: Sandbox) -> pd.DataFrame:
 
 
 @pytest.fixture
-def client(flaky: Sandbox) -> Iterator[Client]:
+def clock(flaky: Sandbox) -> FakeClock:
     flaky.reset()
-    with flaky.client(retry=POLICY, timeout=(2.0, 1.0)) as c:
-        c._sleep = RecordingSleep()  # the client's sleep between attempts, recorded
+    return FakeClock(flaky)
+
+
+@pytest.fixture
+def client(flaky: Sandbox, clock: FakeClock) -> Iterator[Client]:
+    with flaky.client(retry=POLICY, timeout=(5.0, 5.0), clock=clock, sleep=clock.sleep) as c:
         yield c
+
+
+def for_fault(client: Client, fault: dict[str, Any]) -> Client:
+    """A slow-first-byte fault meets a 1 s read timeout (the server waits 10 s or more, a
+    margin of several seconds); other faults keep the fixture's generous 5 s."""
+    if "slow_first_byte" in fault:
+        client.timeout = (5.0, 1.0)
+    return client
 
 
 def read(client: Client) -> pd.DataFrame:
     return bs.read_query("account", COLUMNS, client=client, sort="ootb_account_crm_id")
-
-
-def delays(client: Client) -> list[float]:
-    recorder = client._sleep
-    assert isinstance(recorder, RecordingSleep)
-    return recorder.delays
 
 
 @pytest.mark.parametrize(
@@ -79,7 +102,7 @@ def delays(client: Client) -> list[float]:
         ({"reset": 1}, 2),
         ({"missing_terminator": 1}, 2),  # re-read: the second answer is properly terminated
         ({"missing_terminator": 2}, 2),  # two identical unterminated answers confirm each other
-        ({"slow_first_byte": 1.5, "slow_first_byte_count": 1}, 2),
+        ({"slow_first_byte": 10.0, "slow_first_byte_count": 1}, 2),  # read timeout: 1 s
     ],
     ids=lambda v: "-".join(f"{k}={v[k]}" for k in v) if isinstance(v, dict) else str(v),
 )
@@ -88,16 +111,16 @@ def test_fault_survived_with_the_complete_frame(
 ) -> None:
     flaky.set_faults(**fault)
     started = time.perf_counter()
-    frame = read(client)
+    frame = read(for_fault(client, fault))
     pd.testing.assert_frame_equal(frame, baseline)
     assert client.requests_sent == 1 + exports  # one token, then the export attempts
-    assert time.perf_counter() - started < 15
+    assert time.perf_counter() - started < 30  # a generous bound: no backoff sleeps for real
 
 
-def test_backoff_grows_between_attempts(flaky: Sandbox, client: Client) -> None:
+def test_backoff_grows_between_attempts(flaky: Sandbox, client: Client, clock: FakeClock) -> None:
     flaky.set_faults(status_schedule=(503, 503, 503))
     read(client)
-    assert delays(client) == [pytest.approx(0.05), pytest.approx(0.1), pytest.approx(0.2)]
+    assert clock.delays == [pytest.approx(0.05), pytest.approx(0.1), pytest.approx(0.2)]
 
 
 @pytest.mark.parametrize(
@@ -107,7 +130,7 @@ def test_backoff_grows_between_attempts(flaky: Sandbox, client: Client) -> None:
         ({"status_schedule": (500,) * 10}, bs.ServerError, "kept failing: 4 attempt"),
         ({"cut_mid_row": 10}, bs.TruncatedResponseError, "No partial frame"),
         ({"reset": 10}, bs.TransportError, "Could not complete"),
-        ({"slow_first_byte": 3.0}, bs.TransportError, "did not answer in time"),
+        ({"slow_first_byte": 30.0}, bs.TransportError, "did not answer in time"),
     ],
 )
 def test_persistent_faults_raise_the_documented_error_in_bounded_time(
@@ -116,8 +139,8 @@ def test_persistent_faults_raise_the_documented_error_in_bounded_time(
     flaky.set_faults(**fault)
     started = time.perf_counter()
     with pytest.raises(error, match=message):
-        read(client)
-    assert time.perf_counter() - started < 20
+        read(for_fault(client, fault))
+    assert time.perf_counter() - started < 30  # 4 read timeouts of 1 s at most, for real
     assert client.requests_sent == 1 + POLICY.attempts
 
 
@@ -155,24 +178,25 @@ def test_token_expiring_mid_session_is_refreshed(
 
 
 def test_short_token_lifetime_refreshes_before_expiry(
-    flaky: Sandbox, baseline: pd.DataFrame
+    flaky: Sandbox, client: Client, clock: FakeClock, baseline: pd.DataFrame
 ) -> None:
-    flaky.reset()
-    flaky.set_faults(token_lifetime=2.0)
-    with flaky.client(retry=POLICY) as c:
-        read(c)
-        time.sleep(1.85)  # past lifetime minus the 10% margin, before the real expiry
-        pd.testing.assert_frame_equal(read(c), baseline)
+    flaky.set_faults(token_lifetime=200.0)  # the client refreshes 10% (20 s) ahead
+    read(client)
+    clock.advance(185)  # past lifetime minus the margin, 15 s before the server's expiry
+    pd.testing.assert_frame_equal(read(client), baseline)
     assert flaky.count(endpoint="token") == 2
     assert flaky.count(status=401) == 0  # refreshed ahead of expiry, never refused
+    clock.advance(100)  # the second token is still fresh for the client: no new one
+    read(client)
+    assert flaky.count(endpoint="token") == 2
 
 
 def test_lying_expires_in_is_survived(
     flaky: Sandbox, client: Client, baseline: pd.DataFrame
 ) -> None:
-    flaky.set_faults(token_lifetime=1.0, advertised_token_lifetime=3600.0)
+    flaky.set_faults(token_lifetime=60.0, advertised_token_lifetime=3600.0)
     read(client)
-    time.sleep(1.1)
+    flaky.advance_clock(61)  # the server's clock only: the client still trusts expires_in
     pd.testing.assert_frame_equal(read(client), baseline)
     assert flaky.count(endpoint="export", status=401) == 1
 
@@ -188,8 +212,8 @@ def test_wrong_secret_is_an_authentication_error(flaky: Sandbox) -> None:
 
 def test_budget_exhausted_on_the_server(sandbox_factory: Any) -> None:
     sb = sandbox_factory(accounts=10, users=3, hourly_budget=2)
-    with sb.client(retry=POLICY) as c:
-        c._sleep = RecordingSleep()
+    clock = FakeClock()  # backoff without sleeping; the server's window does not roll
+    with sb.client(retry=POLICY, clock=clock, sleep=clock.sleep) as c:
         read(c)
         read(c)
         with pytest.raises(bs.RateLimitError, match="Still rate limited after 4 attempt"):
@@ -198,14 +222,40 @@ def test_budget_exhausted_on_the_server(sandbox_factory: Any) -> None:
 
 
 def test_client_pacer_waits_instead_of_hitting_429(sandbox_factory: Any) -> None:
-    sb = sandbox_factory(accounts=10, users=3, hourly_budget=3, budget_window=1.0)
-    # the pacer counts every request (1 token + 3 exports fill a budget of 4)
-    with sb.client(retry=POLICY, pacer=Pacer(4, window=1.0)) as c:
-        frames = [read(c) for _ in range(3)]
-        with pytest.warns(bs.PacingWarning, match="waiting"):
+    """One budget rule on both sides: export requests count, the token request does not.
+
+    The client's pacer and the sandbox share one clock: the pacer's sleep advances the
+    sandbox, so the window rolls on both at once, without any real waiting."""
+    sb = sandbox_factory(accounts=10, users=3, hourly_budget=3)  # 3 exports per 3600 s
+    clock = FakeClock(sb)
+    with sb.client(retry=POLICY, hourly_budget=3, clock=clock, sleep=clock.sleep) as c:
+        frames = [read(c) for _ in range(3)]  # 1 token + 3 exports: the budget, no wait
+        assert clock.delays == []
+        with pytest.warns(bs.PacingWarning, match="waiting 3601 s"):
             frames.append(read(c))
+    assert clock.delays == [pytest.approx(3601.0)]  # the window plus the pacer's 1 s margin
     assert sb.count(status=429) == 0
+    assert sb.count(status=401) == 0  # the token outlived by the wait was refreshed first
+    assert sb.count(endpoint="export", status=200) == 4
+    assert sb.count(endpoint="token") == 2
     assert all(len(f) == 10 for f in frames)
+
+
+def test_pacer_and_sandbox_budgets_agree_over_many_reads(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=5, users=2, hourly_budget=4, budget_window=600.0)
+    clock = FakeClock(sb)
+    pacer = Pacer(4, window=600.0, clock=clock, sleep=clock.sleep)
+
+    def read_ten(c: Client) -> None:
+        for _ in range(10):
+            read(c)
+            clock.advance(7)  # some work between reads
+
+    client = sb.client(retry=POLICY, pacer=pacer, clock=clock, sleep=clock.sleep)
+    with client, pytest.warns(bs.PacingWarning):
+        read_ten(client)
+    assert sb.count(status=429) == 0
+    assert sb.count(endpoint="export", status=200) == 10
 
 
 def test_concurrent_reads_through_one_sandbox(flaky: Sandbox, baseline: pd.DataFrame) -> None:
@@ -257,3 +307,31 @@ def test_chunked_read_warns_on_an_unterminated_answer(
             )
         )
     pd.testing.assert_frame_equal(pd.concat(chunks), baseline)
+
+
+@pytest.mark.parametrize(
+    ("fault", "chunksize"),
+    [
+        ({"trickle": 1, "trickle_delay": 0.05}, None),  # one byte every 50 ms: read timeout never
+        ({"trickle": 1, "trickle_delay": 0.05}, 10),  # a chunked read is bounded the same way
+        ({"slow_first_byte": 60.0}, None),  # the read timeout (60 s) is cut to the deadline
+    ],
+)
+def test_the_deadline_ends_a_read_however_slowly_the_server_sends(
+    sandbox_factory: Any, fault: dict[str, Any], chunksize: int | None
+) -> None:
+    """Real time on the wire: the deadline is 2 s, the whole answer would take minutes
+    (trickled at 20 bytes/s, or after a 60 s silence); the margin is 10 s."""
+    sb = sandbox_factory(accounts=60, users=5, hourly_budget=0, **fault)
+    started = time.perf_counter()
+    client = sb.client(retry=POLICY, timeout=(5.0, 60.0), deadline=2.0)
+
+    def whole_read() -> object:
+        if chunksize is None:
+            return read(client)
+        return list(bs.read_query("account", COLUMNS, client=client, chunksize=chunksize))
+
+    with client, pytest.raises(bs.TransportError, match="deadline of 2 s"):
+        whole_read()
+    assert time.perf_counter() - started < 12
+    assert client.requests_sent == 2  # the token, one export: no retry past the deadline

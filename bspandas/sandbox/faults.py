@@ -15,6 +15,8 @@ On the wire, for export requests that passed authentication and the hourly budge
   middle row) and ``missing_terminator`` (the whole payload, no ``0\r\n\r\n``); every
   damaged answer then closes the connection;
 * ``slow_first_byte``: the wait before anything is sent (headers included);
+* ``trickle``: the next N export answers send their body one byte every ``trickle_delay``
+  seconds (headers at once), so a read timeout restarts with every byte and never fires;
 * ``two_leaves_500``: 500 when an ``$and`` holds two leaves on the same attribute;
 * ``unknown_slugs``: columns dropped, filter leaves and sort keys on them ignored;
 * ``unfilterable_slugs``: columns served, but filter leaves on them silently ignored (the
@@ -103,6 +105,12 @@ class Faults:
     slow_first_byte_count: int | None = field(
         default=None, metadata=_help("delay only the next N export answers (default: all)")
     )
+    trickle: int = field(
+        default=0, metadata=_help("the next N export answers send their body one byte at a time")
+    )
+    trickle_delay: float = field(
+        default=0.05, metadata=_help("seconds between two bytes of a trickled answer")
+    )
     two_leaves_500: bool = field(
         default=False,
         metadata=_help("answer 500 when an $and holds two leaves on one attribute"),
@@ -136,7 +144,15 @@ class Faults:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a probability between 0 and 1, got {value!r}")
-        for name in ("rate_limit_storm", "missing_terminator", "cut_mid_row", "cut_mid_quote"):
+        if self.trickle_delay < 0:
+            raise ValueError("trickle_delay must not be negative")
+        for name in (
+            "rate_limit_storm",
+            "missing_terminator",
+            "cut_mid_row",
+            "cut_mid_quote",
+            "trickle",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.reset < 0 or self.token_lifetime <= 0 or self.budget_window <= 0:

@@ -391,6 +391,15 @@ class Sandbox:
                     return name
             return None
 
+    def _trickle_delay(self) -> float | None:
+        """Seconds between bytes when this answer trickles (``trickle`` fault), else None."""
+        with self._lock:
+            f = self._faults
+            if f.trickle <= 0:
+                return None
+            self._faults = f.updated(trickle=f.trickle - 1)
+            return f.trickle_delay
+
     def _slow_delay(self) -> float:
         with self._lock:
             delay = self._faults.slow_first_byte
@@ -729,6 +738,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._damaged(fault, header, batches, rows, details)
             return
+        trickle = self.sb._trickle_delay()
+        if trickle is not None:
+            self._trickled(trickle, header, batches, rows, details)
+            return
         self._start_csv()
         sent = 0
         try:
@@ -743,6 +756,33 @@ class _Handler(BaseHTTPRequestHandler):
             raise
         self._record("export", 200, rows=rows, bytes=sent, **details)
         self.wfile.write(b"0\r\n\r\n")
+
+    def _trickled(
+        self,
+        delay: float,
+        header: bytes,
+        batches: Iterator[tuple[bytes, Any]],
+        rows: int,
+        details: dict[str, Any],
+    ) -> None:
+        """The whole answer as one chunk, written one byte every ``delay`` seconds (the
+        framing bytes too), until done, the client goes away or the sandbox stops."""
+        payload = header + b"".join(data for data, _ in batches)
+        prefix = b"%X\r\n" % len(payload)
+        wire = prefix + payload + b"\r\n0\r\n\r\n"
+        self._start_csv()
+        sent = 0
+        try:
+            for index in range(len(wire)):
+                if self.sb._stopping.wait(delay):
+                    break
+                self.wfile.write(wire[index : index + 1])
+                sent += 1
+        except (ConnectionError, TimeoutError):
+            pass
+        self.close_connection = True
+        delivered = max(0, min(len(payload), sent - len(prefix)))
+        self._record("export", 200, rows=rows, bytes=delivered, fault="trickle", **details)
 
     def _damaged(
         self,
