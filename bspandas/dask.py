@@ -72,7 +72,7 @@ def read_dataset(
     storage_options: Mapping[str, Any] | None = None,
 ) -> Any:
     """A Dask DataFrame of the dataset at ``path``: one partition per window, the
-    ``read_query`` dtypes as meta, the provenance in ``ddf.attrs["backstory"]``."""
+    ``read_query`` dtypes as meta (whose ``attrs["backstory"]`` holds the provenance)."""
     fs, root = _fs(path, storage_options)
     shown = _public(path)
     files = _files(fs, root, _read_manifest(fs, root))
@@ -105,7 +105,6 @@ def read_dataset(
     frame_meta.attrs["backstory"] = provenance
     reader = _ReadWindow(fs, meta["payload"], wanted, dtype_backend)
     ddf = dd.from_map(reader, [file for file, _ in files], meta=frame_meta, label="bspandas-window")
-    ddf.attrs["backstory"] = provenance
     return ddf
 
 
@@ -123,8 +122,7 @@ class DaskBackstoryAccessor:
     @property
     def object(self) -> str:
         """The object the rows are (from attrs, else inferred from the columns)."""
-        recorded = (getattr(self._ddf, "attrs", {}) or {}).get("backstory", {}).get("object")
-        return reshape.infer_object(self._ddf._meta, recorded)
+        return reshape.infer_object(self._ddf._meta, None)
 
     def validate(self, *, lazy: bool = True) -> Any:
         """The catalog schema checked partition by partition (lazily: compute or persist the

@@ -34,6 +34,7 @@ import logging
 import math
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -54,6 +55,7 @@ from bspandas.errors import (
     QueryError,
     TransportError,
     TruncatedResponseError,
+    UnverifiedAnswerWarning,
 )
 from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter
 from bspandas.query import Query, caller_variables
@@ -513,23 +515,6 @@ def land(fs: Any, staging: str, directory: str) -> str:
     return target
 
 
-def _write_window(
-    fs: Any,
-    directory: str,
-    frames: Iterator[pd.DataFrame],
-    window: Window | None,
-    split: Split | None,
-) -> tuple[int, dict[str, Any]]:
-    fs.makedirs(directory, exist_ok=True)
-    extra: dict[str, Any] = {}
-    if window is not None and split is not None:
-        extra["window"] = {**window.to_json(), "slug": split.slug, "partition": split.partition}
-    staging = staging_name(directory)
-    rows, meta = write_frames(fs, staging, frames, extra)
-    land(fs, staging, directory)
-    return rows, meta
-
-
 def export_dataset(
     object: str,
     columns: Any,
@@ -722,26 +707,63 @@ def _export_window(
     chunksize: int,
     validate: bool | Literal["warn", "raise"],
 ) -> tuple[int, dict[str, Any]]:
-    """One window, read again from the start when its answer is cut (a cut costs a window)."""
+    """One window, streamed to a hidden file and renamed into place once it is known whole.
+
+    A cut answer (or a broken connection) costs this window only: it is read again from
+    the start. An answer without its terminating chunk is accepted only when a second one
+    agrees on the row count (as ``read_query`` does for whole reads).
+    """
     from bspandas.reader import read_query
 
-    attempts = max(1, client.retry.attempts)
+    extra: dict[str, Any] = {}
+    if window is not None and split is not None:
+        extra["window"] = {**window.to_json(), "slug": split.slug, "partition": split.partition}
+    fs.makedirs(directory, exist_ok=True)
+    attempts = max(2, client.retry.attempts)
+    unverified: list[int] = []
     for attempt in range(1, attempts + 1):
-        frames = read_query(
-            query,
-            client=client,
-            chunksize=chunksize,
-            dtype_backend=dtype_backend,
-            validate=validate,
-            progress=False,
-        )
-        try:
-            return _write_window(fs, directory, frames, window, split)
-        except (TruncatedResponseError, TransportError) as exc:
-            if attempt == attempts:
-                raise
-            log.info("window %s was cut (%s); reading it again", directory, type(exc).__name__)
-    raise AssertionError("unreachable")  # pragma: no cover
+        staging = staging_name(directory)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frames = read_query(
+                query,
+                client=client,
+                chunksize=chunksize,
+                dtype_backend=dtype_backend,
+                validate=validate,
+                progress=False,
+            )
+            try:
+                rows, meta = write_frames(fs, staging, frames, extra)
+            except (TruncatedResponseError, TransportError) as exc:
+                _reissue(caught)
+                if attempt == attempts:
+                    raise
+                log.info("window %s was cut (%s); reading it again", directory, type(exc).__name__)
+                continue
+        _reissue(caught)
+        if not any(issubclass(w.category, UnverifiedAnswerWarning) for w in caught):
+            land(fs, staging, directory)
+            return rows, meta
+        if rows in unverified:
+            land(fs, staging, directory)
+            return rows, meta
+        unverified.append(rows)
+        fs.rm(staging)
+        log.info("window %s ended without its terminating chunk; reading it again", directory)
+    raise TruncatedResponseError(
+        f"The window {directory} ended without its terminating chunk {len(unverified)} times "
+        f"with different row counts ({', '.join(map(str, unverified))}). Nothing was written "
+        "for it; run the export again later to resume from this window."
+    )
+
+
+def _reissue(caught: Sequence[warnings.WarningMessage]) -> None:
+    """Pass on the warnings of a window read, except the unverified-answer ones it handles."""
+    for item in caught:
+        if issubclass(item.category, UnverifiedAnswerWarning):
+            continue
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def _announce(plan: DatasetPlan, progress: bool | None) -> None:
