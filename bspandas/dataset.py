@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
 from bspandas.client import Client, default_client
-from bspandas.dtypes import Backend, dtype_for
+from bspandas.dtypes import TABLE, Backend, dtype_for
 from bspandas.errors import (
     DatasetError,
     QueryError,
@@ -67,6 +67,7 @@ __all__ = [
     "WindowDone",
     "export_dataset",
     "read_dataset",
+    "storage_types",
     "windows_for",
 ]
 
@@ -449,16 +450,32 @@ def _provenance(chunk: pd.DataFrame) -> dict[str, Any]:
     return meta
 
 
-def _arrow_schema(frame: pd.DataFrame, meta: Mapping[str, Any]) -> pa.Schema:
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    fields = [
-        pa.field(f.name, pa.large_string() if f.type == pa.large_string() else f.type)
-        for f in schema
-    ]
-    existing = dict(schema.metadata or {})
-    existing.pop(b"pandas", None)  # bspandas restores the catalog dtypes itself
-    existing[META_KEY] = json.dumps(meta, sort_keys=True, default=str).encode()
-    return pa.schema(fields, metadata=existing)
+def _arrow_schema(schema: pa.Schema, meta: Mapping[str, Any]) -> pa.Schema:
+    # no pandas metadata: bspandas restores the catalog dtypes itself, other engines ignore it
+    fields = [pa.field(f.name, f.type) for f in schema]
+    return pa.schema(fields, metadata={META_KEY: json.dumps(meta, sort_keys=True, default=str)})
+
+
+def storage_types(outputs: Sequence[Output]) -> dict[str, pa.DataType]:
+    """The Arrow type each column is stored as: the catalog's (``dtypes.TABLE``), whatever
+    dtype backend the chunks travelled in, so every engine sees dates as dates, enumerations
+    as strings and durations as durations."""
+    return {o.name: TABLE[o.part.type][1] for o in outputs}
+
+
+def _to_storage(frame: pd.DataFrame, types: Mapping[str, pa.DataType]) -> pa.Table:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    arrays = []
+    for name in table.column_names:
+        column = table.column(name)
+        target = types.get(name)
+        if target is not None and column.type != target:
+            if pa.types.is_timestamp(column.type) and pa.types.is_date(target):
+                column = pc.cast(pc.cast(column, pa.timestamp("ms")), target)
+            else:
+                column = pc.cast(column, target)
+        arrays.append(column)
+    return pa.table(arrays, names=table.column_names)
 
 
 def write_frames(
@@ -466,10 +483,11 @@ def write_frames(
     staging: str,
     frames: Iterator[pd.DataFrame],
     extra: Mapping[str, Any],
+    types: Mapping[str, pa.DataType],
 ) -> tuple[int, dict[str, Any]]:
-    """Stream frames into one Parquet file at ``staging`` (one row group per chunk), with the
-    first frame's provenance plus ``extra`` in the schema metadata. Returns rows and
-    metadata; removes the file when anything fails."""
+    """Stream frames into one Parquet file at ``staging`` (one row group per chunk) in the
+    catalog's storage ``types``, with the first frame's provenance plus ``extra`` in the
+    schema metadata. Returns rows and metadata; removes the file when anything fails."""
     rows = 0
     meta: dict[str, Any] = {}
     try:
@@ -478,12 +496,12 @@ def write_frames(
             schema: pa.Schema | None = None
             try:
                 for frame in frames:
+                    table = _to_storage(frame, types)
                     if writer is None:
                         meta = {**_provenance(frame), **extra}
-                        schema = _arrow_schema(frame, meta)
+                        schema = _arrow_schema(table.schema, meta)
                         writer = pq.ParquetWriter(handle, schema, compression="zstd")
-                    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-                    writer.write_table(table)
+                    writer.write_table(table.cast(schema))
                     rows += len(frame)
             finally:
                 if writer is not None:
@@ -526,7 +544,7 @@ def export_dataset(
     start: Any = None,
     end: Any = None,
     client: Client | None = None,
-    dtype_backend: Backend = "pyarrow",
+    dtype_backend: Backend = "numpy_nullable",
     chunksize: int = DEFAULT_CHUNKSIZE,
     validate: bool | Literal["warn", "raise"] = "warn",
     progress: bool | None = None,
@@ -547,7 +565,8 @@ def export_dataset(
     an export. ``on_window`` is called after each window. Returns the plan with its results.
 
     The files hold the catalog's Arrow types (``dtype_backend`` only changes how chunks
-    travel through pandas; ``read_dataset`` gives either backend) and the provenance in
+    travel through pandas, ``"numpy_nullable"`` being the faster; ``read_dataset`` gives
+    either backend) and the provenance in
     their schema metadata under ``bspandas`` (never a credential).
     """
     variables = caller_variables() if where is not None else None
@@ -734,7 +753,9 @@ def _export_window(
                 progress=False,
             )
             try:
-                rows, meta = write_frames(fs, staging, frames, extra)
+                rows, meta = write_frames(
+                    fs, staging, frames, extra, storage_types(query.outputs())
+                )
             except (TruncatedResponseError, TransportError) as exc:
                 _reissue(caught)
                 if attempt == attempts:

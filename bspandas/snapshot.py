@@ -33,6 +33,7 @@ from bspandas.dataset import (
     land,
     outputs_for,
     staging_name,
+    storage_types,
     table_to_frame,
     write_frames,
 )
@@ -106,7 +107,7 @@ def snapshot(
     where: str | None = None,
     filter: Mapping[str, Any] | None = None,
     client: Client | None = None,
-    dtype_backend: Backend = "pyarrow",
+    dtype_backend: Backend = "numpy_nullable",
     chunksize: int = DEFAULT_CHUNKSIZE,
     validate: bool | Literal["warn", "raise"] = "warn",
     storage_options: Mapping[str, Any] | None = None,
@@ -134,7 +135,8 @@ def snapshot(
             validate=validate,
             progress=False,
         )
-        rows, _ = write_frames(fs, staging, frames, {"snapshot": None})
+        types = storage_types(query.outputs())
+        rows, _ = write_frames(fs, staging, frames, {"snapshot": None}, types)
     if as_of is not None:
         day, source = _day(as_of), "as_of"
     else:

@@ -263,6 +263,12 @@ def test_files_carry_types_and_provenance_but_no_credential(
     assert str(schema.field("ootb_activity_timestamp").type) == "timestamp[ms, tz=UTC]"
     assert str(schema.field("ootb_activity_duration").type) == "duration[s]"
     assert str(schema.field("ootb_activity_external").type) == "bool"
+    assert str(schema.field("ootb_activity_type").type) == "string"
+    with sandbox.client() as client:  # the storage types do not depend on the dtype backend
+        bs.export_dataset("activity", COLUMNS, str(tmp_path / "arrow"), where=where,
+                          split_by=SPLIT, client=client, dtype_backend="pyarrow")  # fmt: skip
+    arrow_schema = pq.read_schema(tmp_path / "arrow" / "month=2025-12" / "part-0.parquet")
+    assert arrow_schema.types == schema.types
     assert token is not None
     for path in tmp_path.rglob("*"):
         if path.is_file():
