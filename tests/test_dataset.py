@@ -307,3 +307,28 @@ def test_where_is_pushed_down_and_applied_exactly(sandbox: Sandbox, tmp_path: Pa
 def test_reading_a_missing_dataset_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(bs.DatasetError, match="export_dataset"):
         bs.read_dataset(str(tmp_path / "nothing"))
+
+
+def test_one_file_without_split_keeps_dates_lists_money_and_stages(
+    sandbox: Sandbox, memory_path: str
+) -> None:
+    columns = [
+        "ootb_opportunity_crm_id", "ootb_opportunity_name", "ootb_opportunity_owners",
+        "ootb_opportunity_close_date", "ootb_opportunity_amount",
+        "ootb_opportunity_current_stage", "ootb_last_meaningful_activity_date",
+    ]  # fmt: skip
+    with sandbox.client() as client:
+        plan = bs.export_dataset("opportunity", columns, memory_path, client=client,
+                                 chunksize=300)  # fmt: skip
+        reference = bs.read_query("opportunity", columns, client=client)
+    assert [r.window.key for r in plan.results] == ["all"]
+    assert plan.results[0].rows == len(reference)
+    frame = bs.read_dataset(memory_path)
+    assert list(frame.columns) == list(reference.columns)
+    assert (frame.dtypes == reference.dtypes).all()
+    pd.testing.assert_frame_equal(frame, reference, check_categorical=False)
+    assert reference["ootb_last_meaningful_activity_date"].isna().any()
+    assert str(frame["ootb_opportunity_owners"].dtype) == "list<item: string>[pyarrow]"
+    with fsspec.open(f"{memory_path}/part-0.parquet", "rb") as handle:
+        schema = pq.read_schema(handle)
+    assert str(schema.field("ootb_opportunity_close_date").type) == "date32[day]"
