@@ -29,6 +29,7 @@ from bspandas.dataset import (
     FILE_NAME,
     _fs,
     _public,
+    dictionary_columns,
     file_meta,
     land,
     outputs_for,
@@ -135,8 +136,11 @@ def snapshot(
             validate=validate,
             progress=False,
         )
-        types = storage_types(query.outputs())
-        rows, _ = write_frames(fs, staging, frames, {"snapshot": None}, types)
+        outputs = query.outputs()
+        rows, _ = write_frames(
+            fs, staging, frames, {"snapshot": None}, storage_types(outputs),
+            dictionary_columns(outputs),
+        )  # fmt: skip
     if as_of is not None:
         day, source = _day(as_of), "as_of"
     else:
