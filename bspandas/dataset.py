@@ -723,6 +723,8 @@ def export_dataset(
         result = WindowDone(target or plan.windows[0], rows, directory(target), False)
         plan.results.append(result)
         log.info("exported %s %s: %d rows", shown, key, rows)
+        if _shows(progress):
+            print(f"  {partition or 'all'}={key}: {rows:,} rows", file=sys.stderr)
         if on_window is not None:
             on_window(result)
     plan.done = list(state["windows"])
@@ -806,8 +808,12 @@ def _reissue(caught: Sequence[warnings.WarningMessage]) -> None:
 def _announce(plan: DatasetPlan, progress: bool | None) -> None:
     text = plan.describe()
     log.info("%s", text)
-    if progress or (progress is None and sys.stderr.isatty()):
+    if _shows(progress):
         print(text, file=sys.stderr)
+
+
+def _shows(progress: bool | None) -> bool:
+    return bool(progress) or (progress is None and sys.stderr.isatty())
 
 
 # -- reading back ----------------------------------------------------------------------------

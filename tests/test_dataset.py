@@ -332,3 +332,19 @@ def test_one_file_without_split_keeps_dates_lists_money_and_stages(
     with fsspec.open(f"{memory_path}/part-0.parquet", "rb") as handle:
         schema = pq.read_schema(handle)
     assert str(schema.field("ootb_opportunity_close_date").type) == "date32[day]"
+
+
+def test_a_half_written_file_left_by_a_kill_is_removed_and_progress_is_shown(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = "ootb_activity_timestamp >= '2025-12-01' and ootb_activity_timestamp < '2026-01-01'"
+    stale = tmp_path / "month=2025-12" / ".part-0.parquet.0123abcd.inprogress"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"PAR1 half a file")
+    with sandbox.client() as client:
+        plan = bs.export_dataset("activity", COLUMNS, str(tmp_path), where=where,
+                                 split_by=SPLIT, client=client, progress=True)  # fmt: skip
+    assert not stale.exists()
+    err = capsys.readouterr().err
+    assert "1 of 1 windows to export" in err
+    assert f"month=2025-12: {plan.results[0].rows:,} rows" in err
