@@ -581,8 +581,9 @@ def export_dataset(
 
     The files hold the catalog's Arrow types (``dtype_backend`` only changes how chunks
     travel through pandas, ``"numpy_nullable"`` being the faster; ``read_dataset`` gives
-    either backend) and the provenance in
-    their schema metadata under ``bspandas`` (never a credential).
+    either backend) and the provenance in their schema metadata under ``bspandas`` (never
+    a credential). Requests go through the client's pacer, so a long export waits inside
+    the hourly budget; the plan printed first says how long those waits add up to.
     """
     variables = caller_variables() if where is not None else None
     query = Query(object, columns, where=where, filter=filter, variables=variables)
