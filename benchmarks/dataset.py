@@ -48,7 +48,7 @@ _WORKER = textwrap.dedent(
                 return int(line.split()[1]) / 1024  # MiB
         return float("nan")
 
-    mode, url, key, secret, columns, start, end, folder, chunksize = json.loads(sys.argv[1])
+    mode, url, key, secret, columns, start, end, folder, chunksize, unit = json.loads(sys.argv[1])
     import bspandas as bs
     client = bs.Client(key, secret, url, hourly_budget=100_000, environ={})
     warm = "ootb_activity_timestamp >= '2026-10-01' and ootb_activity_timestamp < '2026-10-02'"
@@ -65,7 +65,7 @@ _WORKER = textwrap.dedent(
         rows = len(frame)
     else:
         plan = bs.export_dataset(
-            "activity", columns, folder, split_by=("ootb_activity_timestamp", "month"),
+            "activity", columns, folder, split_by=("ootb_activity_timestamp", unit),
             start=start, end=end, client=client, validate=False, chunksize=chunksize,
         )
         rows = sum(r.rows for r in plan.results)
@@ -112,8 +112,10 @@ def warm_up(url: str) -> None:
             pass
 
 
-def measure(mode: str, url: str, folder: str, chunksize: int) -> dict[str, Any]:
-    argument = json.dumps([mode, url, CLIENT_ID, SECRET, COLUMNS, START, END, folder, chunksize])
+def measure(mode: str, url: str, folder: str, chunksize: int, unit: str) -> dict[str, Any]:
+    argument = json.dumps(
+        [mode, url, CLIENT_ID, SECRET, COLUMNS, START, END, folder, chunksize, unit]
+    )
     done = subprocess.run(
         [sys.executable, "-c", _WORKER, argument], capture_output=True, text=True, check=True,
         timeout=3600,
@@ -122,11 +124,11 @@ def measure(mode: str, url: str, folder: str, chunksize: int) -> dict[str, Any]:
     return result
 
 
-def run(rows: int, chunksize: int = 250_000) -> list[Figure]:
+def run(rows: int, chunksize: int = 250_000, unit: str = "month") -> list[Figure]:
     with activity_sandbox(rows) as url, tempfile.TemporaryDirectory() as folder:
         warm_up(url)
-        read = measure("read", url, folder, chunksize)
-        export = measure("export", url, f"{folder}/activity", chunksize)
+        read = measure("read", url, folder, chunksize, unit)
+        export = measure("export", url, f"{folder}/activity", chunksize, unit)
     if export["rows"] != read["rows"]:
         raise RuntimeError(
             f"the export wrote {export['rows']} rows, read_query read {read['rows']}"
@@ -135,7 +137,7 @@ def run(rows: int, chunksize: int = 250_000) -> list[Figure]:
     memory = export["growth_mib"] / read["growth_mib"]
     return [
         Figure(tag, "read_query: wall time", read["seconds"], "s"),
-        Figure(tag, "export_dataset by month: wall time", export["seconds"], "s"),
+        Figure(tag, f"export_dataset by {unit}: wall time", export["seconds"], "s"),
         Figure(
             tag, f"export_dataset requests (read_query: {read['requests']})", export["requests"], ""
         ),
