@@ -104,7 +104,11 @@ def read_dataset(
     }
     frame_meta.attrs["backstory"] = provenance
     reader = _ReadWindow(fs, meta["payload"], wanted, dtype_backend)
-    ddf = dd.from_map(reader, [file for file, _ in files], meta=frame_meta, label="bspandas-window")
+    # Dask would turn the catalog's string dtype into string[pyarrow] (pandas 2): keep it
+    with import_module("dask").config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_map(
+            reader, [file for file, _ in files], meta=frame_meta, label="bspandas-window"
+        )
     return ddf
 
 
