@@ -929,10 +929,11 @@ def _expression(node: Node) -> pc.Expression | None:
         return result
     assert isinstance(node, Condition)
     kind = node.part.type
-    if kind not in ("text", "id", "internal_id", "count", "number", "score", "percentage",
-                    "money", "boolean", "timestamp"):  # fmt: skip
+    if kind not in ("text", "id", "enumeration", "internal_id", "count", "number", "score",
+                    "percentage", "money", "boolean", "timestamp"):  # fmt: skip
         return None
     target = pc.field(node.name)
+    missing = target.is_null()
     terms: list[pc.Expression] = []
     for op, value in node.ops:
         if op in ("$in", "$nin"):
@@ -940,7 +941,8 @@ def _expression(node: Node) -> pc.Expression | None:
                 return None
             values = [v for v in value if v is not None]
             term = target.isin(values)
-            terms.append(term if op == "$in" else ~term)
+            # the API's semantics: a missing value matches $ne and $nin, nothing else
+            terms.append(term if op == "$in" else ~term | missing)
             continue
         symbol = {"$eq": "__eq__", "$ne": "__ne__", "$gt": "__gt__", "$gte": "__ge__",
                   "$lt": "__lt__", "$lte": "__le__"}.get(op)  # fmt: skip
@@ -949,7 +951,8 @@ def _expression(node: Node) -> pc.Expression | None:
         scalar: Any = value
         if kind == "timestamp":
             scalar = pa.scalar(_utc(value, node.name).to_pydatetime(), pa.timestamp("ms", tz="UTC"))
-        terms.append(getattr(target, symbol)(scalar))
+        term = getattr(target, symbol)(scalar)
+        terms.append(term | missing if op == "$ne" else term)
     if not terms:
         return None
     result = terms[0]

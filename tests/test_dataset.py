@@ -348,3 +348,22 @@ def test_a_half_written_file_left_by_a_kill_is_removed_and_progress_is_shown(
     err = capsys.readouterr().err
     assert "1 of 1 windows to export" in err
     assert f"month=2025-12: {plan.results[0].rows:,} rows" in err
+
+
+def test_missing_values_match_ne_and_nin_when_pushed_down(sandbox: Sandbox, tmp_path: Path) -> None:
+    where = "ootb_activity_timestamp >= '2025-12-01' and ootb_activity_timestamp < '2026-01-01'"
+    with sandbox.client() as client:
+        bs.export_dataset("activity", COLUMNS, str(tmp_path), where=where, split_by=SPLIT,
+                          client=client)  # fmt: skip
+        reference = bs.read_query("activity", COLUMNS, where=where, client=client)
+    ids = reference["ootb_activity_opportunity_id"]
+    some = int(ids.dropna().iloc[0])
+    assert ids.isna().any()
+    for text, keep in (
+        (f"ootb_activity_opportunity_id != {some}", (ids != some).fillna(True)),
+        (f"ootb_activity_opportunity_id not in [{some}]", (ids != some).fillna(True)),
+        (f"ootb_activity_opportunity_id == {some}", (ids == some).fillna(False)),
+        ("ootb_activity_type != 'email'", reference["ootb_activity_type"] != "email"),
+    ):
+        frame = bs.read_dataset(str(tmp_path), where=text)
+        _same(frame, reference.loc[keep.to_numpy(dtype=bool)])
