@@ -8,7 +8,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import read, reshape, serve
+from benchmarks import dataset, read, reshape, serve
 from benchmarks.common import Figure, machine, table
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -18,7 +18,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="100k rows; under a minute")
     parser.add_argument("--rows", type=int, help="rows for B1-B4 (default 1M, 100k quick)")
-    parser.add_argument("--only", default="B1,B2,B3,B4", help="comma-separated benchmarks")
+    parser.add_argument(
+        "--dataset-rows", type=int, help="activities for B5 (default 5M, 500k quick)"
+    )
+    parser.add_argument("--only", default="B1,B2,B3,B4,B5", help="comma-separated benchmarks")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
     parser.add_argument("--no-save", action="store_true", help="do not write results.md")
     args = parser.parse_args()
@@ -36,6 +39,9 @@ def main() -> int:
         figures += reshape.run(rows, args.repeat)
     if "B4" in only:
         figures += serve.run(rows)
+    if "B5" in only:
+        activities = args.dataset_rows or (500_000 if args.quick else 5_000_000)
+        figures += dataset.run(activities, chunksize=min(250_000, max(1_000, activities // 20)))
     elapsed = time.perf_counter() - started
     text = table(figures)
     print(text)

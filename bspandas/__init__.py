@@ -16,6 +16,7 @@ from bspandas import accessor as _accessor  # noqa: F401  (registers df.backstor
 from bspandas import catalog, reshape, schemas
 from bspandas.cache import Cache
 from bspandas.client import Client, RetryPolicy, connect
+from bspandas.dataset import export_dataset, read_dataset
 from bspandas.errors import (
     APIError,
     AuthenticationError,
@@ -24,6 +25,7 @@ from bspandas.errors import (
     BadRequestError,
     CacheWarning,
     ConfigurationError,
+    DatasetError,
     HeaderMismatchError,
     HeaderMismatchWarning,
     IgnoredFilterError,
@@ -57,6 +59,7 @@ from bspandas.query import Query
 from bspandas.reader import read_query
 from bspandas.reshape import melt_variations, pivot_variations, unmelt_variations
 from bspandas.schema import schema_for
+from bspandas.snapshot import read_snapshots, snapshot
 
 if TYPE_CHECKING:
     from bspandas import sandbox
@@ -76,6 +79,7 @@ __all__ = [
     "CacheWarning",
     "Client",
     "ConfigurationError",
+    "DatasetError",
     "HeaderMismatchError",
     "HeaderMismatchWarning",
     "IgnoredFilterError",
@@ -109,13 +113,17 @@ __all__ = [
     "__version__",
     "catalog",
     "connect",
+    "export_dataset",
     "melt_variations",
     "pivot_variations",
+    "read_dataset",
     "read_query",
+    "read_snapshots",
     "reshape",
     "sandbox",
     "schema_for",
     "schemas",
+    "snapshot",
     "unmelt_variations",
 ]
 

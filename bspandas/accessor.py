@@ -190,6 +190,23 @@ class BackstoryAccessor:
         """Back from the long form to one column per variation (exact for an untouched one)."""
         return reshape.unmelt_variations(self._frame, self._object)
 
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def trend(self, metric: str, *, index: str | None = None) -> pd.DataFrame:
+        """One row per key, one column per snapshot: ``metric`` over the days of a
+        :func:`bspandas.read_snapshots` frame (``index=`` names the key column).
+
+        >>> long = pd.DataFrame({
+        ...     "snapshot": pd.to_datetime(["2026-10-14", "2026-10-15"] * 2, utc=True),
+        ...     "ootb_account_crm_id": ["001A", "001A", "001B", "001B"],
+        ...     "ootb_churn_risk_score": [10.0, 12.0, 50.0, 40.0]})
+        >>> long.backstory.trend("ootb_churn_risk_score").to_numpy().tolist()
+        [[10.0, 12.0], [50.0, 40.0]]
+        """
+        from bspandas.snapshot import trend
+
+        return trend(self._frame, metric, self._object, index)
+
     # -- joins -------------------------------------------------------------------------------
 
     def join_opportunities(

@@ -6,6 +6,9 @@
     bspandas catalog describe ootb_emails_sent
     bspandas query account ootb_account_name --where "ootb_churn_risk_score > 80"
     bspandas export opportunity --payload payload.json -o deals.parquet
+    bspandas export activity ootb_activity_uid ootb_activity_timestamp \\
+        --dataset s3://bucket/activity --split-by ootb_activity_timestamp:month
+    bspandas snapshot account ootb_account_crm_id ootb_churn_risk_score --dataset snaps/
 
 ``query`` and ``export`` use the credentials of ``BACKSTORY_*`` / the config file, or an
 embedded sandbox with ``--sandbox``. Errors are one line on stderr with exit status 2.
@@ -169,6 +172,90 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """object, columns, where and filter of a dataset command (from its read options)."""
+    query = _query_from_args(args)
+    return {
+        "object": query.object,
+        "columns": [c.api() for c in query.columns],
+        "filter": None if query.filter is None else query.filter.to_api(),
+    }
+
+
+def _export_command(args: argparse.Namespace) -> int:
+    """``export``: one file with ``-o``, or a partitioned dataset with ``--dataset``."""
+    if args.dataset:
+        return _export_dataset(args)
+    if not args.output:
+        raise CommandError("give -o FILE (one file) or --dataset PATH (a partitioned dataset)")
+    return _export(args)
+
+
+def _export_dataset(args: argparse.Namespace) -> int:
+    from bspandas.dataset import export_dataset
+
+    spec = _dataset_arguments(args)
+    options: dict[str, Any] = {
+        "split_by": args.split_by,
+        "start": args.start,
+        "end": args.end,
+        "chunksize": args.chunksize,
+        "validate": args.validate,
+        "overwrite": args.overwrite,
+    }
+    if args.dry_run:
+        plan = export_dataset(spec["object"], spec["columns"], args.dataset, filter=spec["filter"],
+                              dry_run=True, **options)  # fmt: skip
+        print(plan.describe())
+        print(plan.to_frame().to_string(index=False))
+        return 0
+    with _client(args) as client:
+        plan = export_dataset(
+            spec["object"], spec["columns"], args.dataset, filter=spec["filter"], client=client,
+            progress=True, **options,
+        )  # fmt: skip
+    sent = sum(1 for r in plan.results if not r.skipped)
+    rows = sum(r.rows for r in plan.results)
+    print(f"{args.dataset}: {len(plan.results)} windows ({sent} exported now), {rows} rows")
+    return 0
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    from bspandas.snapshot import snapshot
+
+    spec = _dataset_arguments(args)
+    if args.dry_run:
+        print(json.dumps({"object": spec["object"], "columns": spec["columns"],
+                          "filter": spec["filter"]}, indent=2))  # fmt: skip
+        return 0
+    with _client(args) as client:
+        day = snapshot(
+            spec["object"], spec["columns"], args.dataset, filter=spec["filter"],
+            as_of=args.as_of, client=client, validate=args.validate,
+        )  # fmt: skip
+    print(f"{args.dataset}: snapshot={day} written")
+    return 0
+
+
+def _add_dataset_commands(commands: Any, export: argparse.ArgumentParser) -> None:
+    """``export --dataset PATH --split-by SLUG:month`` and ``snapshot``."""
+    export.add_argument("--dataset", help="write a partitioned Parquet dataset at PATH (or URL)")
+    export.add_argument(
+        "--split-by", help="SLUG:month|week|quarter|year, one export per window (with --dataset)"
+    )
+    export.add_argument("--start", help="first day of the windows (with --split-by)")
+    export.add_argument("--end", help="end of the windows, excluded (with --split-by)")
+    export.add_argument("--chunksize", type=int, default=250_000, help="rows per written chunk")
+    export.add_argument("--overwrite", action="store_true", help="replace the dataset at PATH")
+    export.set_defaults(func=_export_command)
+
+    snap = commands.add_parser("snapshot", help="save today's answer as a dated partition")
+    _add_read_options(snap)
+    snap.add_argument("--dataset", required=True, help="the snapshots' folder or URL")
+    snap.add_argument("--as-of", help="the day to file it under (default: the server's date)")
+    snap.set_defaults(func=_snapshot)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from bspandas.demo import run_demo
 
@@ -247,9 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="export to CSV or Parquet (typed columns)")
     _add_read_options(export)
-    export.add_argument("-o", "--output", required=True, help="file to write (.csv or .parquet)")
+    export.add_argument("-o", "--output", help="file to write (.csv or .parquet)")
     export.add_argument("--format", choices=("csv", "parquet"), help="default: from the suffix")
     export.set_defaults(func=_export)
+    _add_dataset_commands(commands, export)
     return parser
 
 

@@ -26,7 +26,8 @@ everything the library raises on purpose and
     │   ├── MissingColumnsError            the server dropped requested columns
     │   └── HeaderMismatchError            header cannot be mapped back to the request
     ├── IgnoredFilterError                 server ignored a filter (``on_ignored_filter="raise"``)
-    └── SchemaValidationError              a frame failed its catalog schema
+    ├── SchemaValidationError              a frame failed its catalog schema
+    └── DatasetError                       a Parquet dataset is missing, foreign or mismatched
 
     BackstoryWarning (UserWarning)
     ├── MissingColumnsWarning              ``on_missing="warn"``
@@ -68,6 +69,7 @@ __all__ = [
     "CacheWarning",
     "ConfigurationError",
     "ConversionError",
+    "DatasetError",
     "HeaderMismatchError",
     "HeaderMismatchWarning",
     "IgnoredFilterError",
@@ -347,6 +349,11 @@ class SchemaValidationError(BackstoryError):
         self.summary = summary
         self.failure_cases = failure_cases
         super().__init__(summary)
+
+
+class DatasetError(BackstoryError):
+    """A Parquet dataset (``export_dataset``, ``snapshot``) cannot be written or read as
+    asked: another query's dataset at that path, no dataset there, a file without metadata."""
 
 
 # -- warnings ---------------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""Datasets on many cores or machines: ``bspandas.dask.read_dataset`` and ``ddf.backstory``.
+
+Needs the optional extra ``pip install 'bspandas[dask]'`` (dask[dataframe] and distributed).
+Each window file of an :func:`bspandas.export_dataset` dataset becomes one partition, read
+with exactly the dtypes ``read_query`` gives (they are the Dask DataFrame's meta), and
+``ddf.backstory.validate()`` checks the catalog schema partition by partition.
+
+>>> import bspandas as bs, bspandas.dask
+>>> plan = bs.export_dataset("activity", ["ootb_activity_uid"], "memory://doc-dask/a",
+...                          split_by=("ootb_activity_timestamp", "year"),
+...                          start="2025-01-01", end="2027-01-01", dry_run=True)
+>>> len(plan.windows)
+2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import import_module
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+try:
+    dd: Any = import_module("dask.dataframe")
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "bspandas.dask needs Dask: pip install 'bspandas[dask]' (dask[dataframe] and distributed)."
+    ) from exc
+
+from bspandas import reshape
+from bspandas.accessor import BackstoryAccessor
+from bspandas.dataset import (
+    _files,
+    _fs,
+    _public,
+    _read_manifest,
+    file_meta,
+    outputs_for,
+    table_to_frame,
+)
+from bspandas.dtypes import Backend
+from bspandas.errors import DatasetError, QueryError
+
+__all__ = ["DaskBackstoryAccessor", "read_dataset"]
+
+
+class _ReadWindow:
+    """Reads one window file into a typed frame (picklable, for worker processes)."""
+
+    def __init__(
+        self, fs: Any, payload: Mapping[str, Any], columns: Sequence[str], backend: Backend
+    ) -> None:
+        self.fs = fs
+        self.payload = dict(payload)
+        self.columns = list(columns)
+        self.backend = backend
+
+    def __call__(self, file: str) -> pd.DataFrame:
+        outputs = outputs_for({"payload": self.payload})
+        with self.fs.open(file, "rb") as handle:
+            table = pq.read_table(handle, columns=self.columns)
+        return table_to_frame(table, outputs, self.backend)
+
+
+def read_dataset(
+    path: str,
+    columns: Sequence[str] | None = None,
+    *,
+    dtype_backend: Backend = "numpy_nullable",
+    storage_options: Mapping[str, Any] | None = None,
+) -> Any:
+    """A Dask DataFrame of the dataset at ``path``: one partition per window, the
+    ``read_query`` dtypes as meta (whose ``attrs["backstory"]`` holds the provenance)."""
+    fs, root = _fs(path, storage_options)
+    shown = _public(path)
+    files = _files(fs, root, _read_manifest(fs, root))
+    if not files:
+        raise DatasetError(
+            f"No dataset at {shown}: no manifest and no Parquet file. Write one with "
+            "bspandas.export_dataset(...)."
+        )
+    meta = file_meta(fs, files[0][0])
+    outputs = outputs_for(meta)
+    names = [o.name for o in outputs]
+    wanted = list(names if columns is None else columns)
+    unknown = [c for c in wanted if c not in names]
+    if unknown:
+        raise QueryError(
+            f"read_dataset: {', '.join(unknown)} not in the dataset at {shown}. "
+            f"It holds: {', '.join(names)}."
+        )
+    with fs.open(files[0][0], "rb") as handle:
+        empty = pq.read_schema(handle).empty_table().select(wanted)
+    frame_meta = table_to_frame(empty, outputs, dtype_backend)
+    provenance = {
+        "object": meta["payload"]["object"],
+        "payload": meta["payload"],
+        "host": meta.get("host"),
+        "catalog_version": meta.get("catalog_version"),
+        "dtype_backend": dtype_backend,
+        "dataset": shown,
+    }
+    frame_meta.attrs["backstory"] = provenance
+    reader = _ReadWindow(fs, meta["payload"], wanted, dtype_backend)
+    # Dask would turn the catalog's string dtype into string[pyarrow] (pandas 2): keep it
+    with import_module("dask").config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_map(
+            reader, [file for file, _ in files], meta=frame_meta, label="bspandas-window"
+        )
+    return ddf
+
+
+def _validate_partition(part: pd.DataFrame, obj: str, lazy: bool) -> pd.DataFrame:
+    return BackstoryAccessor(part, obj).validate(lazy=lazy)
+
+
+@dd.extensions.register_dataframe_accessor("backstory")
+class DaskBackstoryAccessor:
+    """``ddf.backstory`` on a Dask DataFrame: the catalog object and per-partition checks."""
+
+    def __init__(self, ddf: Any) -> None:
+        self._ddf = ddf
+
+    @property
+    def object(self) -> str:
+        """The object the rows are (from attrs, else inferred from the columns)."""
+        return reshape.infer_object(self._ddf._meta, None)
+
+    def validate(self, *, lazy: bool = True) -> Any:
+        """The catalog schema checked partition by partition (lazily: compute or persist the
+        result; a failing partition raises :class:`bspandas.SchemaValidationError`)."""
+        obj = self.object
+        return self._ddf.map_partitions(_validate_partition, obj, lazy, meta=self._ddf._meta)
