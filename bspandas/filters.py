@@ -144,14 +144,22 @@ class Condition:
                 )
         return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
-    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
-        """Row mask (nullable boolean; ``<NA>`` when the column is absent)."""
+    def evaluate(
+        self, frame: pd.DataFrame, *, now: dt.datetime | None = None, certain: bool = False
+    ) -> pd.Series:
+        """Row mask (nullable boolean; ``<NA>`` when the column is absent).
+
+        ``now`` is the server's instant relative periods are computed at (this machine's
+        clock when ``None``). With ``certain=True`` a row is ``False`` only when it surely
+        fails the condition and ``<NA>`` where the client cannot know (fiscal periods,
+        window edges within the tenant's time zone, rounding in the CSV).
+        """
         if self.name not in frame.columns:
             return pd.Series(pd.NA, index=frame.index, dtype="boolean")
         values = frame[self.name]
         result = pd.Series(True, index=frame.index, dtype="boolean")
         for op, value in self.ops:
-            result &= _evaluate_op(values, op, value, self.part.type)
+            result &= _evaluate_op(values, op, value, self.part.type, now=now, certain=certain)
         return result
 
 
@@ -173,10 +181,12 @@ class AllOf:
     def negate(self) -> Node:
         return AnyOf(tuple(child.negate() for child in self.children))
 
-    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+    def evaluate(
+        self, frame: pd.DataFrame, *, now: dt.datetime | None = None, certain: bool = False
+    ) -> pd.Series:
         result = pd.Series(True, index=frame.index, dtype="boolean")
         for child in self.children:
-            result &= child.evaluate(frame)
+            result &= child.evaluate(frame, now=now, certain=certain)
         return result
 
 
@@ -198,10 +208,12 @@ class AnyOf:
     def negate(self) -> Node:
         return AllOf(tuple(child.negate() for child in self.children))
 
-    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+    def evaluate(
+        self, frame: pd.DataFrame, *, now: dt.datetime | None = None, certain: bool = False
+    ) -> pd.Series:
         result = pd.Series(False, index=frame.index, dtype="boolean")
         for child in self.children:
-            result |= child.evaluate(frame)
+            result |= child.evaluate(frame, now=now, certain=certain)
         return result
 
 
@@ -267,7 +279,65 @@ def _as_time(values: pd.Series) -> pd.Series:
     return values
 
 
-def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series:
+# How far the server's window edges may be from the ones computed here: the tenant's time
+# zone (up to a day), its first day of the week (up to two), a Date header rounded down.
+_EDGE = pd.Timedelta(days=1)
+_WEEK_EDGE = pd.Timedelta(days=2)
+# Rounding a CSV may apply to numbers and to timestamps before a certain check trusts them.
+_NUMBER_SLACK = 1e-9
+_TIME_SLACK = pd.Timedelta(seconds=1)
+
+
+def _within(
+    values: pd.Series, missing: pd.Series, period: str, now: dt.datetime | None, certain: bool
+) -> pd.Series:
+    """``$within``: the server's window at ``now``; under ``certain``, ``<NA>`` near its
+    edges and for fiscal periods (the client does not know the tenant's fiscal calendar)."""
+    if certain and (now is None or period in vocabulary.FISCAL):
+        return pd.Series(pd.NA, index=values.index, dtype="boolean").mask(missing, False)
+    instant = pd.Timestamp.now(tz="UTC").to_pydatetime() if now is None else now
+    start, end = vocabulary.window(period, instant, mode="full")
+    edge = _WEEK_EDGE if "week" in period else _EDGE
+    surely_in = pd.Series(True, index=values.index)
+    surely_out = pd.Series(False, index=values.index)
+    if start is not None:
+        low = pd.Timestamp(start)
+        surely_in &= (values >= (low + edge if certain else low)).fillna(False).astype(bool)
+        surely_out |= (values < (low - edge if certain else low)).fillna(False).astype(bool)
+    if end is not None:
+        high = pd.Timestamp(end)
+        surely_in &= (values < (high - edge if certain else high)).fillna(False).astype(bool)
+        surely_out |= (values >= (high + edge if certain else high)).fillna(False).astype(bool)
+    result = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    result[surely_in.to_numpy()] = True
+    result[(surely_out | missing).to_numpy()] = False
+    if not certain:
+        result = result.fillna(False)
+    return result
+
+
+def _slack(op: str, value: Any, type: str) -> tuple[Any, Any]:
+    """The band around a comparison's value inside which a certain check cannot tell."""
+    family = _FAMILY.get(type, "text")
+    if family == "time" and isinstance(value, pd.Timestamp):
+        return value - _TIME_SLACK, value + _TIME_SLACK
+    if family == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        delta = _NUMBER_SLACK * max(1.0, abs(float(value)))
+        if type == "duration":
+            delta = max(delta, 1.0)
+        return value - delta, value + delta
+    return value, value
+
+
+def _evaluate_op(
+    values: pd.Series,
+    op: str,
+    value: Any,
+    type: str,
+    *,
+    now: dt.datetime | None = None,
+    certain: bool = False,
+) -> pd.Series:
     """API semantics: missing values never match a comparison, ``$in`` or ``$regex``; they
     do match ``$ne``, ``$nin`` and ``$exists: false``."""
     family = _FAMILY.get(type, "text")
@@ -281,15 +351,7 @@ def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series
     elif type == "duration":
         values = values.dt.total_seconds() if hasattr(values, "dt") else values
     if op == "$within":
-        start, end = vocabulary.window(
-            value, pd.Timestamp.now(tz="UTC").to_pydatetime(), mode="full"
-        )
-        inside = pd.Series(True, index=values.index)
-        if start is not None:
-            inside &= values >= pd.Timestamp(start)
-        if end is not None:
-            inside &= values < pd.Timestamp(end)
-        return pd.Series(inside.fillna(False) & ~missing, dtype="boolean")
+        return _within(values, missing, value, now, certain)
     if op in ("$in", "$nin"):
         found = values.isin(value).fillna(False).astype(bool) & ~missing
         return pd.Series(found if op == "$in" else ~found, dtype="boolean")
@@ -305,6 +367,11 @@ def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series
         "$lte": lambda s, v: s <= v,
     }
     outcome = compare[op](values, value).astype("boolean").fillna(False)
+    if certain:
+        low, high = _slack(op, value, type)
+        if (low, high) != (value, value):
+            near = ((values >= low) & (values <= high)).astype("boolean").fillna(False)
+            outcome = outcome.mask(near & ~outcome, pd.NA)
     if op == "$ne":
         return pd.Series(outcome | missing, dtype="boolean")
     return pd.Series(outcome & ~missing, dtype="boolean")
