@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 __all__ = ["Cache", "as_cache", "default_cache_dir"]
 
 _META_KEY = b"bspandas"
+_STRINGS_KEY = b"bspandas.string_storage"
 
 
 def _lists(kind: pa.DataType) -> Any:
@@ -92,7 +93,13 @@ class Cache:
             if pa.types.is_list(kind):  # Parquet renames the list item field "element"
                 plain = table.column(index).cast(pa.list_(kind.value_type))
                 table = table.set_column(index, table.schema.names[index], plain)
-        return table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists), meta
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists)
+        if not arrow_dtypes:  # the string storage pandas would not restore by itself
+            storages = json.loads((table.schema.metadata or {}).get(_STRINGS_KEY, b"{}"))
+            for name, storage in storages.items():
+                if name in frame.columns:
+                    frame[name] = frame[name].astype(pd.StringDtype(storage))
+        return frame, meta
 
     def store(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         """Write ``frame`` atomically with JSON-safe ``meta``."""
@@ -100,6 +107,12 @@ class Cache:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         metadata = dict(table.schema.metadata or {})
         metadata[_META_KEY] = json.dumps(dict(meta), default=str).encode()
+        storages = {
+            str(name): dtype.storage
+            for name, dtype in frame.dtypes.items()
+            if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
+        }
+        metadata[_STRINGS_KEY] = json.dumps(storages).encode()
         table = table.replace_schema_metadata(metadata)
         handle, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
         os.close(handle)
