@@ -95,6 +95,9 @@ _NEGATE = {
     "$nin": "$in",
 }
 _EPOCH = pd.Timestamp(0, tz="UTC")
+# Families whose missing values compare as unknown in DataFrame.query (nullable NA): their
+# where-string ``!=`` and negations keep no missing value. Text compares like a value.
+_KLEENE = frozenset({"number", "boolean", "time"})
 
 
 # -- the tree -----------------------------------------------------------------------------
@@ -131,10 +134,20 @@ class Condition:
         return " and ".join(_describe(self.name, op, value) for op, value in self.ops)
 
     def negate(self) -> Node:
+        """``not`` as ``DataFrame.query`` reads it: on numbers, booleans and dates a missing
+        value compares as unknown and stays unknown when negated (``not x == 1`` keeps no
+        missing value), while ``$in``/``$nin`` and text treat it as one more value."""
+        kleene = _FAMILY.get(self.part.type) in _KLEENE
+        ops = self.ops
+        if kleene and len(ops) > 1 and ("$exists", True) in ops:
+            ops = tuple(item for item in ops if item != ("$exists", True))  # the guard
         parts: list[Node] = []
-        for op, value in self.ops:
+        for op, value in ops:
             if op in _NEGATE:
-                parts.append(Condition(self.column, self.part, ((_NEGATE[op], value),)))
+                negated: tuple[tuple[str, Any], ...] = ((_NEGATE[op], value),)
+                if kleene and _NEGATE[op] == "$ne":
+                    negated += (("$exists", True),)
+                parts.append(Condition(self.column, self.part, negated))
             elif op == "$exists":
                 parts.append(Condition(self.column, self.part, (("$exists", not value),)))
             else:
@@ -380,23 +393,81 @@ def _evaluate_op(
 # -- checking values against the catalog ---------------------------------------------------
 
 
+def _is_missing(value: Any) -> bool:
+    """``None``, ``pd.NA``, ``NaN``, ``NaT`` (a scalar; lists and text are values)."""
+    if value is None:
+        return True
+    if isinstance(value, str | bytes) or not pd.api.types.is_scalar(value):
+        return False
+    return bool(pd.isna(value))
+
+
+def _short(value: Any) -> str:
+    """A one-line description of a value for an error message."""
+    arrays = (pd.DataFrame, pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)
+    if isinstance(value, arrays):
+        return f"a {type(value).__name__} of {len(value)}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _as_values(found: Any) -> Any:
+    """An ``@name`` value as the parser takes it: array-likes (lists, tuples, sets, numpy
+    arrays, ``Index``, ``Series``, pandas arrays such as ``Series.unique()`` results) become
+    a list of scalars, scalars stay as they are."""
+    if isinstance(found, pd.DataFrame | Mapping):
+        raise InvalidFilterError(
+            f"expected a value or a list of values, got {_short(found)}; pass a column "
+            "(frame['name']) or a list"
+        )
+    if isinstance(found, set | frozenset):
+        try:
+            return sorted(found)  # a stable payload (and cache key)
+        except TypeError:
+            return sorted(found, key=repr)
+    if isinstance(found, np.ndarray):
+        if found.ndim != 1:
+            raise InvalidFilterError(
+                f"expected a one-dimensional array, got an array of shape {found.shape}"
+            )
+        return list(found) if found.dtype.kind in "mM" else found.tolist()
+    if isinstance(found, list | tuple | pd.Index | pd.Series | pd.api.extensions.ExtensionArray):
+        return list(found)
+    return found
+
+
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?\Z"
+)
+
+
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
     if isinstance(value, bool):
-        raise InvalidFilterError(f"{name} is a date; got the boolean {value!r}.")
+        raise InvalidFilterError(f"{name} is a date; got the boolean {_short(value)}.")
     try:
         if isinstance(value, int | np.integer) and not isinstance(value, bool):
             stamp = pd.Timestamp(int(value), unit="ms", tz="UTC")
-        elif isinstance(value, dt.date | dt.datetime | pd.Timestamp | np.datetime64 | str):
+        elif isinstance(value, str):
+            if not _ISO.match(value.strip()):
+                raise InvalidFilterError(
+                    f"{name}: {_short(value)} is not an ISO 8601 date; '01/02/2026' could be the "
+                    "1st of February or the 2nd of January. Write '2026-01-02' (or "
+                    "'2026-01-02T14:00:00Z')."
+                )
+            stamp = pd.Timestamp(value.strip())
+        elif isinstance(value, dt.date | dt.datetime | pd.Timestamp | np.datetime64):
             stamp = pd.Timestamp(value)
         else:
             raise TypeError
+    except InvalidFilterError:
+        raise
     except (TypeError, ValueError) as exc:
         raise InvalidFilterError(
             f"{name} is a date: use a date, a datetime, an ISO string like '2026-01-31' or epoch "
-            f"milliseconds, got {value!r}."
+            f"milliseconds, got {_short(value)}."
         ) from exc
     if pd.isna(stamp):
-        raise InvalidFilterError(f"{name}: {value!r} is not a date.")
+        raise InvalidFilterError(f"{name}: {_short(value)} is not a date.")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -408,26 +479,26 @@ def _check_value(value: Any, part: Part, metric: Metric, name: str) -> Any:
         if isinstance(value, bool | np.bool_):
             return bool(value)
         raise InvalidFilterError(
-            f"{name} is a boolean: compare it with True or False, got {value!r}."
+            f"{name} is a boolean: compare it with True or False, got {_short(value)}."
         )
     if family == "number":
         if part.type == "duration" and isinstance(value, dt.timedelta | pd.Timedelta):
             return pd.Timedelta(value).total_seconds()
         if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
             raise InvalidFilterError(
-                f"{name} is a {part.type}: compare it with a number, got {value!r}."
+                f"{name} is a {part.type}: compare it with a number, got {_short(value)}."
             )
         number = value.item() if isinstance(value, np.generic) else value
         if isinstance(number, float) and not math.isfinite(number):
-            raise InvalidFilterError(f"{name}: {value!r} is not a finite number.")
+            raise InvalidFilterError(f"{name}: {_short(value)} is not a finite number.")
         if part.type == "internal_id":
             if isinstance(number, float) and not number.is_integer():
-                raise InvalidFilterError(f"{name} is an integer id, got {value!r}.")
+                raise InvalidFilterError(f"{name} is an integer id, got {_short(value)}.")
             return int(number)
         return number
     if isinstance(value, str):
         return value
-    raise InvalidFilterError(f"{name} is text: compare it with a string, got {value!r}.")
+    raise InvalidFilterError(f"{name} is text: compare it with a string, got {_short(value)}.")
 
 
 def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
@@ -466,25 +537,32 @@ def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
 def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> Any:
     if op == "$exists":
         if not isinstance(raw, bool):
-            raise InvalidFilterError(f"$exists on {name} takes True or False, got {raw!r}.")
+            raise InvalidFilterError(f"$exists on {name} takes True or False, got {_short(raw)}.")
         return raw
     if op in ("$in", "$nin"):
         if isinstance(raw, str | bytes) or not isinstance(
-            raw, Sequence | set | frozenset | np.ndarray | pd.Series | pd.Index
+            raw,
+            Sequence
+            | set
+            | frozenset
+            | np.ndarray
+            | pd.Series
+            | pd.Index
+            | pd.api.extensions.ExtensionArray,
         ):
-            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {raw!r}.")
+            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {_short(raw)}.")
         values = list(raw)
         if not values:
             raise InvalidFilterError(f"{op} on {name} got an empty list; it would match nothing.")
         return [_check_value(v, part, metric, name) for v in values]
     if op == "$regex":
         if not isinstance(raw, str):
-            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {raw!r}.")
+            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {_short(raw)}.")
         try:
             re.compile(raw)
         except re.error as exc:
             raise InvalidFilterError(
-                f"$regex on {name}: {raw!r} is not a regular expression ({exc})."
+                f"$regex on {name}: {_short(raw)} is not a regular expression ({exc})."
             ) from exc
         return raw
     if op == "$within":
@@ -494,7 +572,9 @@ def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> 
         pid = vocabulary.normalize(period) if isinstance(period, str) else None
         if pid not in _WITHIN_REFS:
             known = ", ".join(p for p in _WITHIN_REFS)
-            raise InvalidFilterError(f"$within on {name} takes a period ({known}), got {raw!r}.")
+            raise InvalidFilterError(
+                f"$within on {name} takes a period ({known}), got {_short(raw)}."
+            )
         return pid
     return _check_value(raw, part, metric, name)
 
@@ -757,8 +837,25 @@ class _WhereParser:
             if value is None and api in ("$eq", "$ne"):
                 pieces.append(self.condition(expr, name, {"$exists": api == "$ne"}))
                 continue
-            pieces.append(self.condition(expr, name, {api: value}))
+            pieces.append(self.comparison(expr, name, api, value))
         return pieces[0] if len(pieces) == 1 else AllOf(tuple(pieces))
+
+    def comparison(self, at: ast.AST, name: str, api: str, value: Any) -> Node:
+        """One comparison as ``DataFrame.query`` reads it: ``!=`` on numbers, booleans and
+        dates keeps no missing value; a missing value in an ``in`` list matches missing rows.
+        """
+        if api in ("$in", "$nin") and isinstance(value, list) and any(map(_is_missing, value)):
+            present = [v for v in value if not _is_missing(v)]
+            empty = self.condition(at, name, {"$exists": api == "$nin"})
+            if not present:
+                return empty
+            rest = self.condition(at, name, {api: present})
+            return AnyOf((rest, empty)) if api == "$in" else AllOf((rest, empty))
+        condition = self.condition(at, name, {api: value})
+        if api == "$ne" and _FAMILY.get(condition.part.type) in _KLEENE:
+            guarded = (*condition.ops, ("$exists", True))
+            return Condition(condition.column, condition.part, guarded)
+        return condition
 
     def call(self, expr: ast.Call) -> Node:
         func = expr.func
@@ -794,7 +891,7 @@ class _WhereParser:
         if method in ("isna", "isnull", "notna", "notnull") and not args:
             return self.condition(expr, name, {"$exists": method.startswith("not")})
         if method == "isin" and len(args) == 1:
-            return self.condition(expr, name, {"$in": args[0]})
+            return self.comparison(expr, name, "$in", args[0])
         if method == "between" and len(args) == 2:
             return self.condition(expr, name, {"$gte": args[0], "$lte": args[1]})
         if method == "within" and len(args) == 1:
@@ -816,14 +913,10 @@ class _WhereParser:
                 if key not in self.variables:
                     raise self.fail(expr, f"The variable @{key} is not defined")
                 self.used.add(key)
-                found = self.variables[key]
-                return (
-                    list(found)
-                    if isinstance(
-                        found, set | frozenset | tuple | pd.Index | np.ndarray | pd.Series
-                    )
-                    else found
-                )
+                try:
+                    return _as_values(self.variables[key])
+                except InvalidFilterError as exc:
+                    raise self.fail(expr, f"@{key}: {exc}".rstrip(".")) from None
             if expr.id in ("True", "False", "None"):
                 return {"True": True, "False": False, "None": None}[expr.id]
         raise self.fail(expr, "Expected a literal (number, string, list) or an @variable")
@@ -832,10 +925,8 @@ class _WhereParser:
 def parse_where(text: str, obj: str, *, variables: Mapping[str, Any] | None = None) -> Node:
     """Parse a pandas-query style expression into a filter tree (nothing is evaluated).
 
-    >>> tree = parse_where("industry in ['Retail', 'Media'] and not ootb_executive_engagement",
-    ...                    "account")
-    >>> str(tree)
-    "industry in ['Retail', 'Media'] and ootb_executive_engagement != True"
+    >>> str(parse_where("industry == 'Retail' and ootb_churn_risk_score != 5", "account"))
+    "industry == 'Retail' and ootb_churn_risk_score != 5 and ootb_churn_risk_score.notna()"
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidFilterError("where= must be a non-empty string.")
