@@ -24,8 +24,11 @@ import ast
 import datetime as dt
 import io
 import math
+import os
 import re
+import sys
 import tokenize
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +39,7 @@ import pandas as pd
 from bspandas.catalog import vocabulary
 from bspandas.catalog.model import Metric, Part
 from bspandas.catalog.resolve import Column, parse_name, resolve_one
-from bspandas.errors import InvalidFilterError, QueryError
+from bspandas.errors import InvalidFilterError, PossibleTypoWarning, QueryError
 
 __all__ = [
     "AllOf",
@@ -391,6 +394,74 @@ def _evaluate_op(
 
 
 # -- checking values against the catalog ---------------------------------------------------
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[-_./]+", " ", text.casefold()).split())
+
+
+def close_values(value: str, known: Sequence[str]) -> list[str]:
+    """Known values ``value`` is probably a typo of: the same up to case, spaces and
+    punctuation, or one edit away (two for long values); none for short values that merely
+    share a letter or values far from every known one (a tenant's own picklist values).
+
+    >>> close_values("Closed-Won", ["Closed Won", "Closed Lost"])
+    ['Closed Won']
+    >>> close_values("Closed Won - Renewal", ["Closed Won", "Closed Lost"])
+    []
+    """
+    if value in known:
+        return []
+    folded = _fold(value)
+    allowed = 0 if len(folded) < 4 else 1 if len(folded) < 10 else 2
+    scored = sorted((_edits(folded, _fold(k)), k) for k in known)
+    return [k for d, k in scored if d <= allowed and d == scored[0][0]]
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first caller outside bspandas (for a warning raised in the
+    function that calls this one)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_typos(condition: Condition, where: str) -> None:
+    """Warn when a where-string compares an enumeration with a likely typo of a value."""
+    if condition.part.type != "enumeration":
+        return
+    known = list(condition.part.values or condition.column.metric.values)
+    if not known:
+        return
+    for op, value in condition.ops:
+        if op not in ("$eq", "$ne", "$in", "$nin"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            close = close_values(item, known) if isinstance(item, str) else []
+            if close:
+                choices = " or ".join(repr(c) for c in close)
+                warnings.warn(
+                    f"{condition.name} has no value {item!r}; did you mean {choices}? "
+                    f"As written, where={where!r} matches no row on that value. Known values: "
+                    f"{', '.join(known)} (a tenant may add its own).",
+                    PossibleTypoWarning,
+                    stacklevel=_caller_level(),
+                )
 
 
 def _is_missing(value: Any) -> bool:
@@ -850,8 +921,10 @@ class _WhereParser:
             if not present:
                 return empty
             rest = self.condition(at, name, {api: present})
+            _warn_typos(rest, self.text)
             return AnyOf((rest, empty)) if api == "$in" else AllOf((rest, empty))
         condition = self.condition(at, name, {api: value})
+        _warn_typos(condition, self.text)
         if api == "$ne" and _FAMILY.get(condition.part.type) in _KLEENE:
             guarded = (*condition.ops, ("$exists", True))
             return Condition(condition.column, condition.part, guarded)

@@ -297,3 +297,50 @@ def test_iso_dates_mean_utc(text: str) -> None:
     clause = parse_where(f"ootb_opportunity_close_date >= '{text}'", "opportunity").to_api()
     assert clause["clause"] == {"$gte": 1767312000000}
     assert re.fullmatch(r"\d{13}", str(clause["clause"]["$gte"]))
+
+
+# -- likely typos of enumeration values ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "meant"),
+    [
+        ("ootb_opportunity_current_stage == 'Closed-Won'", "'Closed Won'"),
+        ("ootb_opportunity_current_stage != 'closed won'", "'Closed Won'"),
+        ("ootb_opportunity_current_stage in ['Proposal', 'Negotation']", "'Negotiation'"),
+        ("ootb_opportunity_current_stage.isin(['Prospectng'])", "'Prospecting'"),
+        ("ootb_opportunity_forecast_category not in ['Comit']", "'Commit'"),
+        ("ootb_opportunity_forecast_category == 'best_case'", "'Best Case'"),
+    ],
+)
+def test_a_likely_typo_of_a_known_value_warns(where: str, meant: str) -> None:
+    with pytest.warns(bs.PossibleTypoWarning, match=f"did you mean {meant}") as caught:
+        parse_where(where, "opportunity")
+    assert caught[0].filename == __file__  # points at the caller, not at bspandas
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "ootb_opportunity_current_stage == 'Closed Won'",  # known
+        "ootb_opportunity_current_stage == 'Closed Won - Renewal'",  # a tenant's own value
+        "ootb_opportunity_current_stage in ['Discovery', 'Verbal Agreement']",
+        "ootb_opportunity_forecast_category == 'Upside'",
+        "ootb_opportunity_name == 'Closed-Won'",  # free text, not an enumeration
+    ],
+)
+def test_values_far_from_every_known_one_do_not_warn(where: str) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parse_where(where, "opportunity")
+
+
+def test_the_typo_warning_explains_an_empty_frame(client: Client) -> None:
+    where = "ootb_opportunity_current_stage == 'Closed-Won'"
+    with pytest.warns(bs.PossibleTypoWarning, match="Closed Won"):
+        frame = bs.read_query("opportunity", [KEY], where=where, client=client)
+    assert frame.empty
+    fixed = bs.read_query("opportunity", [KEY], where=where.replace("-", " "), client=client)
+    assert len(fixed) > 0
