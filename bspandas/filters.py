@@ -106,6 +106,14 @@ _KLEENE = frozenset({"number", "boolean", "time"})
 # -- the tree -----------------------------------------------------------------------------
 
 
+def _not_equal(type: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """``!=`` where a missing value is unknown (``DataFrame.query`` on nullable columns):
+    the other boolean, or ``$ne`` on present values only."""
+    if _FAMILY.get(type) == "boolean" and isinstance(value, bool):
+        return (("$eq", not value),)
+    return (("$ne", value), ("$exists", True))
+
+
 @dataclass(frozen=True)
 class Condition:
     """One attribute with one or more operators (``{"$gte": 1, "$lt": 5}``).
@@ -149,7 +157,7 @@ class Condition:
             if op in _NEGATE:
                 negated: tuple[tuple[str, Any], ...] = ((_NEGATE[op], value),)
                 if kleene and _NEGATE[op] == "$ne":
-                    negated += (("$exists", True),)
+                    negated = _not_equal(self.part.type, value)
                 parts.append(Condition(self.column, self.part, negated))
             elif op == "$exists":
                 parts.append(Condition(self.column, self.part, (("$exists", not value),)))
@@ -926,8 +934,9 @@ class _WhereParser:
         condition = self.condition(at, name, {api: value})
         _warn_typos(condition, self.text)
         if api == "$ne" and _FAMILY.get(condition.part.type) in _KLEENE:
-            guarded = (*condition.ops, ("$exists", True))
-            return Condition(condition.column, condition.part, guarded)
+            (checked,) = (v for _, v in condition.ops)
+            ops = _not_equal(condition.part.type, checked)
+            return Condition(condition.column, condition.part, ops)
         return condition
 
     def call(self, expr: ast.Call) -> Node:

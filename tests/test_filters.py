@@ -106,9 +106,7 @@ def test_or_and_not_push_down() -> None:
     assert api("(industry == 'A') | (industry == 'B')") == {
         "$or": [leaf("industry", {"$eq": "A"}), leaf("industry", {"$eq": "B"})]
     }
-    assert api("~ootb_executive_engagement") == leaf(
-        "ootb_executive_engagement", {"$ne": True, "$exists": True}
-    )
+    assert api("~ootb_executive_engagement") == leaf("ootb_executive_engagement", {"$eq": False})
 
 
 def test_dates_become_epoch_milliseconds() -> None:
@@ -260,8 +258,8 @@ def test_several_conditions_on_one_attribute_merge_or_stay_apart() -> None:
     # booleans have no $nin: two $ne stay two leaves
     assert api("ootb_executive_engagement != True and ootb_executive_engagement != False") == {
         "$and": [
-            leaf("ootb_executive_engagement", {"$ne": True, "$exists": True}),
-            leaf("ootb_executive_engagement", {"$ne": False, "$exists": True}),
+            leaf("ootb_executive_engagement", {"$eq": False}),
+            leaf("ootb_executive_engagement", {"$eq": True}),
         ]
     }
     assert api("industry.str.contains('a') and industry.str.contains('b')") == {
