@@ -11,6 +11,7 @@ import datetime as dt
 import email.utils
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -235,3 +236,44 @@ def test_the_command_line_takes_as_of_and_fiscal_year_start() -> None:
     with Sandbox(**{**options, "accounts": 3, "users": 2}) as sandbox:
         assert sandbox.tenant.as_of == dt.datetime(2026, 10, 15, tzinfo=UTC)
         assert sandbox.engine.fiscal_year_start == 2
+
+
+def test_chunked_and_cached_reads_use_the_servers_clock(
+    sb: Sandbox, client: Client, tmp_path: Any
+) -> None:
+    where = f"{CLOSE}.within('this_month')"
+    expected = expected_ids(sb, *WINDOWS["this_month"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chunks = bs.read_query(
+            "opportunity",
+            COLUMNS,
+            where=where,
+            client=client,
+            chunksize=7,
+            on_ignored_filter="apply",
+        )
+        assert set(pd.concat(list(chunks))["ootb_opportunity_crm_id"]) == expected
+        before = sb.count(endpoint="export")
+        for _ in range(2):  # the second read is answered by the cache, without a Date header
+            cached = bs.read_query(
+                "opportunity",
+                COLUMNS,
+                where=where,
+                client=client,
+                cache=tmp_path,
+                on_ignored_filter="apply",
+            )
+            assert set(cached["ootb_opportunity_crm_id"]) == expected
+        assert sb.count(endpoint="export") == before + 1  # the cache answered the second
+
+
+def test_chunked_and_cached_reads_still_catch_an_ignored_period(
+    ignoring: Sandbox, client: Client, tmp_path: Any
+) -> None:
+    where = f"{CLOSE}.within('this_month')"
+    with pytest.warns(IgnoredFilterWarning):
+        list(bs.read_query("opportunity", COLUMNS, where=where, client=client, chunksize=50))
+    for _ in range(2):  # the second from the cache: it kept the answer's Date
+        with pytest.warns(IgnoredFilterWarning):
+            bs.read_query("opportunity", COLUMNS, where=where, client=client, cache=tmp_path)
