@@ -2,7 +2,10 @@
 
 Dates are midnight UTC timestamps in both backends, so they compare with timestamps (and
 with each other across backends) without time-zone errors, and sentinel dates such as
-9999-12-31 fit (millisecond resolution). Durations are nanosecond
+9999-12-31 fit (millisecond resolution). Compare them with values that carry their time
+zone: ``pd.Timestamp("2026-01-02", tz="UTC")`` or, in ``DataFrame.query``,
+``'2026-01-02T00:00:00Z'`` (pandas refuses a naive ``'2026-01-02'`` on a UTC column, while
+``read_query``'s ``where=`` takes naive values as UTC). Durations are nanosecond
 timedeltas, the resolution pandera validates. Lists are Arrow lists in both backends (numpy
 has no list type; Python lists in an object column would be slow and untyped); use the
 ``.list`` accessor or ``explode()`` (its results are Arrow-backed: in the default backend

@@ -516,7 +516,7 @@ def _as_values(found: Any) -> Any:
 
 
 _ISO = re.compile(
-    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?\Z"
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?\Z"
 )
 
 
@@ -529,9 +529,9 @@ def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
         elif isinstance(value, str):
             if not _ISO.match(value.strip()):
                 raise InvalidFilterError(
-                    f"{name}: {_short(value)} is not an ISO 8601 date; '01/02/2026' could be the "
-                    "1st of February or the 2nd of January. Write '2026-01-02' (or "
-                    "'2026-01-02T14:00:00Z')."
+                    f"{name}: {_short(value)} is not an ISO 8601 date or time. Write "
+                    "'2026-01-02' or '2026-01-02T14:00:00Z' (a form like '01/02/2026' is "
+                    "ambiguous: the 1st of February or the 2nd of January?)."
                 )
             stamp = pd.Timestamp(value.strip())
         elif isinstance(value, dt.date | dt.datetime | pd.Timestamp | np.datetime64):

@@ -10,6 +10,11 @@ compare NA as unknown (``x != 1`` drops it), text keeps it as a value (``x != 'a
 it), and numpy's ``NaT`` compares unequal to everything (``d != v`` keeps it). The oracle
 is therefore ``DataFrame.query`` on the pyarrow-backend frame for every filter, and on the
 default frame for filters that touch no date (its ``NaT`` rules are numpy's).
+
+Dates and timestamps are UTC columns in both backends, so ``DataFrame.query`` compares them
+with values that carry their time zone: ``Timestamp``/``datetime`` with ``tz``, or strings
+such as ``'2026-01-02T00:00:00Z'``. pandas refuses a naive value (``'2026-01-02'``) on a UTC
+column; ``read_query`` takes it as UTC (tested below, not against pandas).
 """
 
 from __future__ import annotations
@@ -122,8 +127,10 @@ def leaf(draw: st.DrawFn, frame: pd.DataFrame) -> tuple[str, str, Any]:
     if kind == "money":
         return column, op, float(value)
     stamp = pd.Timestamp(value).tz_convert("UTC")
-    # the spellings users hold, all meaning the same instant (timezone-aware: see the module)
-    return column, op, draw(st.sampled_from([stamp, stamp.to_pydatetime()]))
+    # the spellings users hold, all meaning the same instant (with their time zone: pandas
+    # cannot compare a naive value with a UTC column, see the module docstring)
+    spellings = [stamp, stamp.to_pydatetime(), stamp.isoformat().replace("+00:00", "Z")]
+    return column, op, draw(st.sampled_from(spellings))
 
 
 @st.composite
@@ -282,7 +289,9 @@ def test_a_bad_at_name_value_gets_a_one_line_error(value: Any, match: str) -> No
     assert len(message) < 400, message
 
 
-@pytest.mark.parametrize("text", ["01/02/2026", "02-01-2026", "Jan 2 2026", "2026/01/02"])
+@pytest.mark.parametrize(
+    "text", ["01/02/2026", "02-01-2026", "Jan 2 2026", "2026/01/02", "2026-01-02Z"]
+)
 def test_dates_are_iso_only(text: str) -> None:
     with pytest.raises(InvalidFilterError, match="ISO 8601") as caught:
         parse_where(f"ootb_opportunity_close_date >= '{text}'", "opportunity")
