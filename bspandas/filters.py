@@ -169,15 +169,23 @@ class Condition:
         return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
     def evaluate(
-        self, frame: pd.DataFrame, *, now: dt.datetime | None = None, certain: bool = False
+        self,
+        frame: pd.DataFrame,
+        *,
+        now: dt.datetime | None = None,
+        certain: bool = False,
+        trusted: frozenset[int] = frozenset(),
     ) -> pd.Series:
         """Row mask (nullable boolean; ``<NA>`` when the column is absent).
 
         ``now`` is the server's instant relative periods are computed at (this machine's
         clock when ``None``). With ``certain=True`` a row is ``False`` only when it surely
         fails the condition and ``<NA>`` where the client cannot know (fiscal periods,
-        window edges within the tenant's time zone, rounding in the CSV).
+        window edges within the tenant's time zone, rounding in the CSV). Conditions whose
+        ``id()`` is in ``trusted`` were applied by the server and hold on every row.
         """
+        if id(self) in trusted:
+            return pd.Series(True, index=frame.index, dtype="boolean")
         if self.name not in frame.columns:
             return pd.Series(pd.NA, index=frame.index, dtype="boolean")
         values = frame[self.name]
@@ -206,11 +214,16 @@ class AllOf:
         return AnyOf(tuple(child.negate() for child in self.children))
 
     def evaluate(
-        self, frame: pd.DataFrame, *, now: dt.datetime | None = None, certain: bool = False
+        self,
+        frame: pd.DataFrame,
+        *,
+        now: dt.datetime | None = None,
+        certain: bool = False,
+        trusted: frozenset[int] = frozenset(),
     ) -> pd.Series:
         result = pd.Series(True, index=frame.index, dtype="boolean")
         for child in self.children:
-            result &= child.evaluate(frame, now=now, certain=certain)
+            result &= child.evaluate(frame, now=now, certain=certain, trusted=trusted)
         return result
 
 
@@ -233,11 +246,16 @@ class AnyOf:
         return AllOf(tuple(child.negate() for child in self.children))
 
     def evaluate(
-        self, frame: pd.DataFrame, *, now: dt.datetime | None = None, certain: bool = False
+        self,
+        frame: pd.DataFrame,
+        *,
+        now: dt.datetime | None = None,
+        certain: bool = False,
+        trusted: frozenset[int] = frozenset(),
     ) -> pd.Series:
         result = pd.Series(False, index=frame.index, dtype="boolean")
         for child in self.children:
-            result |= child.evaluate(frame, now=now, certain=certain)
+            result |= child.evaluate(frame, now=now, certain=certain, trusted=trusted)
         return result
 
 

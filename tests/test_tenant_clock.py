@@ -277,3 +277,19 @@ def test_chunked_and_cached_reads_still_catch_an_ignored_period(
     for _ in range(2):  # the second from the cache: it kept the answer's Date
         with pytest.warns(IgnoredFilterWarning):
             bs.read_query("opportunity", COLUMNS, where=where, client=client, cache=tmp_path)
+
+
+def test_a_local_filter_does_not_judge_the_periods_the_server_applied(
+    sb: Sandbox, client: Client
+) -> None:
+    # owner filters are applied locally (the API ignores them on opportunities); the fiscal
+    # year is the server's: January 2026 is in this fiscal year (it starts in February)
+    raw = sb.tenant.opportunities
+    start, end = WINDOWS["this_fyear"]
+    january = raw[(raw["close_date"] >= day(2026, 1, 1)) & (raw["close_date"] < end)]
+    owner = int(january["owner_id"].iloc[0])
+    where = f"ootb_opportunity_owner_id == {owner} and {CLOSE}.within('this_fyear')"
+    frame = bs.read_query("opportunity", COLUMNS, where=where, client=client)
+    inside = (raw["owner_id"] == owner) & (raw["close_date"] >= start) & (raw["close_date"] < end)
+    assert set(frame["ootb_opportunity_crm_id"]) == set(raw.loc[inside, "crm_id"])
+    assert (frame[CLOSE] >= day(2026, 1, 1)).any()
