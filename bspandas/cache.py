@@ -51,6 +51,7 @@ _OURS = re.compile(r"bspandas-[A-Za-z0-9_-]{1,64}\.parquet|bspandas-[A-Za-z0-9_]
 #: Seconds an entry's time may lie ahead of the clock (file systems round times); beyond
 #: that an entry comes from the future and is treated as expired.
 CLOCK_SLACK = 5.0
+_STRINGS_KEY = b"bspandas.string_storage"
 
 
 def _lists(kind: pa.DataType) -> Any:
@@ -185,6 +186,11 @@ class Cache:
                 plain = table.column(index).cast(pa.list_(kind.value_type))
                 table = table.set_column(index, table.schema.names[index], plain)
         frame = table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists)
+        if not arrow_dtypes:  # the string storage pandas would not restore by itself
+            storages = json.loads((table.schema.metadata or {}).get(_STRINGS_KEY, b"{}"))
+            for name, storage in storages.items():
+                if name in frame.columns:
+                    frame[name] = frame[name].astype(pd.StringDtype(storage))
         return frame, meta
 
     def store(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
@@ -196,6 +202,12 @@ class Cache:
         metadata = dict(table.schema.metadata or {})
         metadata[_META_KEY] = json.dumps(dict(meta), default=str).encode()
         metadata[_FORMAT_KEY] = _FORMAT
+        storages = {
+            str(name): dtype.storage
+            for name, dtype in frame.dtypes.items()
+            if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
+        }
+        metadata[_STRINGS_KEY] = json.dumps(storages).encode()
         table = table.replace_schema_metadata(metadata)
         handle, temp = tempfile.mkstemp(dir=self.directory, prefix=_PREFIX, suffix=".tmp")
         os.close(handle)

@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
 from bspandas.client import Client, default_client
-from bspandas.dtypes import TABLE, Backend, dtype_for
+from bspandas.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
 from bspandas.errors import (
     DatasetError,
     QueryError,
@@ -863,8 +863,8 @@ def _numpy_type(arrow_type: pa.DataType) -> Any:
         pa.int64(): pd.Int64Dtype(),
         pa.float64(): pd.Float64Dtype(),
         pa.bool_(): pd.BooleanDtype(),
-        pa.string(): pd.StringDtype(),
-        pa.large_string(): pd.StringDtype(),
+        pa.string(): TEXT_DTYPE,
+        pa.large_string(): TEXT_DTYPE,
     }
     return mapping.get(arrow_type)
 

@@ -33,6 +33,7 @@ everything the library raises on purpose and
     ├── MissingColumnsWarning              ``on_missing="warn"``
     ├── IgnoredFilterWarning               rows violate a filter the server ignored
     ├── ValidationWarning                  ``validate="warn"`` found failures
+    ├── PossibleTypoWarning                a where-string value is a likely typo of a known one
     ├── UnregisteredMetricWarning          custom metric read as text; how to register it
     ├── VariationAdjustedWarning           a period was translated to the metric's own form
     ├── HeaderMismatchWarning              a known label differs from the one received
@@ -373,6 +374,13 @@ class IgnoredFilterWarning(BackstoryWarning):
 
 class ValidationWarning(BackstoryWarning):
     """Validation found failures (``validate="warn"``)."""
+
+
+class PossibleTypoWarning(BackstoryWarning):
+    """A where-string compares an enumeration with a value the catalog does not know but
+    that is a small edit away from one it does (``'Closed-Won'`` for ``'Closed Won'``): the
+    filter would silently select nothing. Tenants' own picklist values, far from every known
+    value, do not warn."""
 
 
 class UnregisteredMetricWarning(BackstoryWarning):

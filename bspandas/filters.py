@@ -24,8 +24,11 @@ import ast
 import datetime as dt
 import io
 import math
+import os
 import re
+import sys
 import tokenize
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +39,7 @@ import pandas as pd
 from bspandas.catalog import vocabulary
 from bspandas.catalog.model import Metric, Part
 from bspandas.catalog.resolve import Column, parse_name, resolve_one
-from bspandas.errors import InvalidFilterError, QueryError
+from bspandas.errors import InvalidFilterError, PossibleTypoWarning, QueryError
 
 __all__ = [
     "AllOf",
@@ -95,9 +98,20 @@ _NEGATE = {
     "$nin": "$in",
 }
 _EPOCH = pd.Timestamp(0, tz="UTC")
+# Families whose missing values compare as unknown in DataFrame.query (nullable NA): their
+# where-string ``!=`` and negations keep no missing value. Text compares like a value.
+_KLEENE = frozenset({"number", "boolean", "time"})
 
 
 # -- the tree -----------------------------------------------------------------------------
+
+
+def _not_equal(type: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """``!=`` where a missing value is unknown (``DataFrame.query`` on nullable columns):
+    the other boolean, or ``$ne`` on present values only."""
+    if _FAMILY.get(type) == "boolean" and isinstance(value, bool):
+        return (("$eq", not value),)
+    return (("$ne", value), ("$exists", True))
 
 
 @dataclass(frozen=True)
@@ -131,10 +145,20 @@ class Condition:
         return " and ".join(_describe(self.name, op, value) for op, value in self.ops)
 
     def negate(self) -> Node:
+        """``not`` as ``DataFrame.query`` reads it: on numbers, booleans and dates a missing
+        value compares as unknown and stays unknown when negated (``not x == 1`` keeps no
+        missing value), while ``$in``/``$nin`` and text treat it as one more value."""
+        kleene = _FAMILY.get(self.part.type) in _KLEENE
+        ops = self.ops
+        if kleene and len(ops) > 1 and ("$exists", True) in ops:
+            ops = tuple(item for item in ops if item != ("$exists", True))  # the guard
         parts: list[Node] = []
-        for op, value in self.ops:
+        for op, value in ops:
             if op in _NEGATE:
-                parts.append(Condition(self.column, self.part, ((_NEGATE[op], value),)))
+                negated: tuple[tuple[str, Any], ...] = ((_NEGATE[op], value),)
+                if kleene and _NEGATE[op] == "$ne":
+                    negated = _not_equal(self.part.type, value)
+                parts.append(Condition(self.column, self.part, negated))
             elif op == "$exists":
                 parts.append(Condition(self.column, self.part, (("$exists", not value),)))
             else:
@@ -144,14 +168,30 @@ class Condition:
                 )
         return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
-    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
-        """Row mask (nullable boolean; ``<NA>`` when the column is absent)."""
+    def evaluate(
+        self,
+        frame: pd.DataFrame,
+        *,
+        now: dt.datetime | None = None,
+        certain: bool = False,
+        trusted: frozenset[int] = frozenset(),
+    ) -> pd.Series:
+        """Row mask (nullable boolean; ``<NA>`` when the column is absent).
+
+        ``now`` is the server's instant relative periods are computed at (this machine's
+        clock when ``None``). With ``certain=True`` a row is ``False`` only when it surely
+        fails the condition and ``<NA>`` where the client cannot know (fiscal periods,
+        window edges within the tenant's time zone, rounding in the CSV). Conditions whose
+        ``id()`` is in ``trusted`` were applied by the server and hold on every row.
+        """
+        if id(self) in trusted:
+            return pd.Series(True, index=frame.index, dtype="boolean")
         if self.name not in frame.columns:
             return pd.Series(pd.NA, index=frame.index, dtype="boolean")
         values = frame[self.name]
         result = pd.Series(True, index=frame.index, dtype="boolean")
         for op, value in self.ops:
-            result &= _evaluate_op(values, op, value, self.part.type)
+            result &= _evaluate_op(values, op, value, self.part.type, now=now, certain=certain)
         return result
 
 
@@ -173,10 +213,17 @@ class AllOf:
     def negate(self) -> Node:
         return AnyOf(tuple(child.negate() for child in self.children))
 
-    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+    def evaluate(
+        self,
+        frame: pd.DataFrame,
+        *,
+        now: dt.datetime | None = None,
+        certain: bool = False,
+        trusted: frozenset[int] = frozenset(),
+    ) -> pd.Series:
         result = pd.Series(True, index=frame.index, dtype="boolean")
         for child in self.children:
-            result &= child.evaluate(frame)
+            result &= child.evaluate(frame, now=now, certain=certain, trusted=trusted)
         return result
 
 
@@ -198,10 +245,17 @@ class AnyOf:
     def negate(self) -> Node:
         return AllOf(tuple(child.negate() for child in self.children))
 
-    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+    def evaluate(
+        self,
+        frame: pd.DataFrame,
+        *,
+        now: dt.datetime | None = None,
+        certain: bool = False,
+        trusted: frozenset[int] = frozenset(),
+    ) -> pd.Series:
         result = pd.Series(False, index=frame.index, dtype="boolean")
         for child in self.children:
-            result |= child.evaluate(frame)
+            result |= child.evaluate(frame, now=now, certain=certain, trusted=trusted)
         return result
 
 
@@ -267,7 +321,65 @@ def _as_time(values: pd.Series) -> pd.Series:
     return values
 
 
-def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series:
+# How far the server's window edges may be from the ones computed here: the tenant's time
+# zone (up to a day), its first day of the week (up to two), a Date header rounded down.
+_EDGE = pd.Timedelta(days=1)
+_WEEK_EDGE = pd.Timedelta(days=2)
+# Rounding a CSV may apply to numbers and to timestamps before a certain check trusts them.
+_NUMBER_SLACK = 1e-9
+_TIME_SLACK = pd.Timedelta(seconds=1)
+
+
+def _within(
+    values: pd.Series, missing: pd.Series, period: str, now: dt.datetime | None, certain: bool
+) -> pd.Series:
+    """``$within``: the server's window at ``now``; under ``certain``, ``<NA>`` near its
+    edges and for fiscal periods (the client does not know the tenant's fiscal calendar)."""
+    if certain and (now is None or period in vocabulary.FISCAL):
+        return pd.Series(pd.NA, index=values.index, dtype="boolean").mask(missing, False)
+    instant = pd.Timestamp.now(tz="UTC").to_pydatetime() if now is None else now
+    start, end = vocabulary.window(period, instant, mode="full")
+    edge = _WEEK_EDGE if "week" in period else _EDGE
+    surely_in = pd.Series(True, index=values.index)
+    surely_out = pd.Series(False, index=values.index)
+    if start is not None:
+        low = pd.Timestamp(start)
+        surely_in &= (values >= (low + edge if certain else low)).fillna(False).astype(bool)
+        surely_out |= (values < (low - edge if certain else low)).fillna(False).astype(bool)
+    if end is not None:
+        high = pd.Timestamp(end)
+        surely_in &= (values < (high - edge if certain else high)).fillna(False).astype(bool)
+        surely_out |= (values >= (high + edge if certain else high)).fillna(False).astype(bool)
+    result = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    result[surely_in.to_numpy()] = True
+    result[(surely_out | missing).to_numpy()] = False
+    if not certain:
+        result = result.fillna(False)
+    return result
+
+
+def _slack(op: str, value: Any, type: str) -> tuple[Any, Any]:
+    """The band around a comparison's value inside which a certain check cannot tell."""
+    family = _FAMILY.get(type, "text")
+    if family == "time" and isinstance(value, pd.Timestamp):
+        return value - _TIME_SLACK, value + _TIME_SLACK
+    if family == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        delta = _NUMBER_SLACK * max(1.0, abs(float(value)))
+        if type == "duration":
+            delta = max(delta, 1.0)
+        return value - delta, value + delta
+    return value, value
+
+
+def _evaluate_op(
+    values: pd.Series,
+    op: str,
+    value: Any,
+    type: str,
+    *,
+    now: dt.datetime | None = None,
+    certain: bool = False,
+) -> pd.Series:
     """API semantics: missing values never match a comparison, ``$in`` or ``$regex``; they
     do match ``$ne``, ``$nin`` and ``$exists: false``."""
     family = _FAMILY.get(type, "text")
@@ -281,15 +393,7 @@ def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series
     elif type == "duration":
         values = values.dt.total_seconds() if hasattr(values, "dt") else values
     if op == "$within":
-        start, end = vocabulary.window(
-            value, pd.Timestamp.now(tz="UTC").to_pydatetime(), mode="full"
-        )
-        inside = pd.Series(True, index=values.index)
-        if start is not None:
-            inside &= values >= pd.Timestamp(start)
-        if end is not None:
-            inside &= values < pd.Timestamp(end)
-        return pd.Series(inside.fillna(False) & ~missing, dtype="boolean")
+        return _within(values, missing, value, now, certain)
     if op in ("$in", "$nin"):
         found = values.isin(value).fillna(False).astype(bool) & ~missing
         return pd.Series(found if op == "$in" else ~found, dtype="boolean")
@@ -305,6 +409,11 @@ def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series
         "$lte": lambda s, v: s <= v,
     }
     outcome = compare[op](values, value).astype("boolean").fillna(False)
+    if certain:
+        low, high = _slack(op, value, type)
+        if (low, high) != (value, value):
+            near = ((values >= low) & (values <= high)).astype("boolean").fillna(False)
+            outcome = outcome.mask(near & ~outcome, pd.NA)
     if op == "$ne":
         return pd.Series(outcome | missing, dtype="boolean")
     return pd.Series(outcome & ~missing, dtype="boolean")
@@ -313,23 +422,149 @@ def _evaluate_op(values: pd.Series, op: str, value: Any, type: str) -> pd.Series
 # -- checking values against the catalog ---------------------------------------------------
 
 
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[-_./]+", " ", text.casefold()).split())
+
+
+def close_values(value: str, known: Sequence[str]) -> list[str]:
+    """Known values ``value`` is probably a typo of: the same up to case, spaces and
+    punctuation, or one edit away (two for long values); none for short values that merely
+    share a letter or values far from every known one (a tenant's own picklist values).
+
+    >>> close_values("Closed-Won", ["Closed Won", "Closed Lost"])
+    ['Closed Won']
+    >>> close_values("Closed Won - Renewal", ["Closed Won", "Closed Lost"])
+    []
+    """
+    if value in known:
+        return []
+    folded = _fold(value)
+    allowed = 0 if len(folded) < 4 else 1 if len(folded) < 10 else 2
+    scored = sorted((_edits(folded, _fold(k)), k) for k in known)
+    return [k for d, k in scored if d <= allowed and d == scored[0][0]]
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first caller outside bspandas (for a warning raised in the
+    function that calls this one)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_typos(condition: Condition, where: str) -> None:
+    """Warn when a where-string compares an enumeration with a likely typo of a value."""
+    if condition.part.type != "enumeration":
+        return
+    known = list(condition.part.values or condition.column.metric.values)
+    if not known:
+        return
+    for op, value in condition.ops:
+        if op not in ("$eq", "$ne", "$in", "$nin"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            close = close_values(item, known) if isinstance(item, str) else []
+            if close:
+                choices = " or ".join(repr(c) for c in close)
+                warnings.warn(
+                    f"{condition.name} has no value {item!r}; did you mean {choices}? "
+                    f"As written, where={where!r} matches no row on that value. Known values: "
+                    f"{', '.join(known)} (a tenant may add its own).",
+                    PossibleTypoWarning,
+                    stacklevel=_caller_level(),
+                )
+
+
+def _is_missing(value: Any) -> bool:
+    """``None``, ``pd.NA``, ``NaN``, ``NaT`` (a scalar; lists and text are values)."""
+    if value is None:
+        return True
+    if isinstance(value, str | bytes) or not pd.api.types.is_scalar(value):
+        return False
+    return bool(pd.isna(value))
+
+
+def _short(value: Any) -> str:
+    """A one-line description of a value for an error message."""
+    arrays = (pd.DataFrame, pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)
+    if isinstance(value, arrays):
+        return f"a {type(value).__name__} of {len(value)}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _as_values(found: Any) -> Any:
+    """An ``@name`` value as the parser takes it: array-likes (lists, tuples, sets, numpy
+    arrays, ``Index``, ``Series``, pandas arrays such as ``Series.unique()`` results) become
+    a list of scalars, scalars stay as they are."""
+    if isinstance(found, pd.DataFrame | Mapping):
+        raise InvalidFilterError(
+            f"expected a value or a list of values, got {_short(found)}; pass a column "
+            "(frame['name']) or a list"
+        )
+    if isinstance(found, set | frozenset):
+        try:
+            return sorted(found)  # a stable payload (and cache key)
+        except TypeError:
+            return sorted(found, key=repr)
+    if isinstance(found, np.ndarray):
+        if found.ndim != 1:
+            raise InvalidFilterError(
+                f"expected a one-dimensional array, got an array of shape {found.shape}"
+            )
+        return list(found) if found.dtype.kind in "mM" else found.tolist()
+    if isinstance(found, list | tuple | pd.Index | pd.Series | pd.api.extensions.ExtensionArray):
+        return list(found)
+    return found
+
+
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?\Z"
+)
+
+
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
     if isinstance(value, bool):
-        raise InvalidFilterError(f"{name} is a date; got the boolean {value!r}.")
+        raise InvalidFilterError(f"{name} is a date; got the boolean {_short(value)}.")
     try:
         if isinstance(value, int | np.integer) and not isinstance(value, bool):
             stamp = pd.Timestamp(int(value), unit="ms", tz="UTC")
-        elif isinstance(value, dt.date | dt.datetime | pd.Timestamp | np.datetime64 | str):
+        elif isinstance(value, str):
+            if not _ISO.match(value.strip()):
+                raise InvalidFilterError(
+                    f"{name}: {_short(value)} is not an ISO 8601 date or time. Write "
+                    "'2026-01-02' or '2026-01-02T14:00:00Z' (a form like '01/02/2026' is "
+                    "ambiguous: the 1st of February or the 2nd of January?)."
+                )
+            stamp = pd.Timestamp(value.strip())
+        elif isinstance(value, dt.date | dt.datetime | pd.Timestamp | np.datetime64):
             stamp = pd.Timestamp(value)
         else:
             raise TypeError
+    except InvalidFilterError:
+        raise
     except (TypeError, ValueError) as exc:
         raise InvalidFilterError(
             f"{name} is a date: use a date, a datetime, an ISO string like '2026-01-31' or epoch "
-            f"milliseconds, got {value!r}."
+            f"milliseconds, got {_short(value)}."
         ) from exc
     if pd.isna(stamp):
-        raise InvalidFilterError(f"{name}: {value!r} is not a date.")
+        raise InvalidFilterError(f"{name}: {_short(value)} is not a date.")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -341,26 +576,26 @@ def _check_value(value: Any, part: Part, metric: Metric, name: str) -> Any:
         if isinstance(value, bool | np.bool_):
             return bool(value)
         raise InvalidFilterError(
-            f"{name} is a boolean: compare it with True or False, got {value!r}."
+            f"{name} is a boolean: compare it with True or False, got {_short(value)}."
         )
     if family == "number":
         if part.type == "duration" and isinstance(value, dt.timedelta | pd.Timedelta):
             return pd.Timedelta(value).total_seconds()
         if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
             raise InvalidFilterError(
-                f"{name} is a {part.type}: compare it with a number, got {value!r}."
+                f"{name} is a {part.type}: compare it with a number, got {_short(value)}."
             )
         number = value.item() if isinstance(value, np.generic) else value
         if isinstance(number, float) and not math.isfinite(number):
-            raise InvalidFilterError(f"{name}: {value!r} is not a finite number.")
+            raise InvalidFilterError(f"{name}: {_short(value)} is not a finite number.")
         if part.type == "internal_id":
             if isinstance(number, float) and not number.is_integer():
-                raise InvalidFilterError(f"{name} is an integer id, got {value!r}.")
+                raise InvalidFilterError(f"{name} is an integer id, got {_short(value)}.")
             return int(number)
         return number
     if isinstance(value, str):
         return value
-    raise InvalidFilterError(f"{name} is text: compare it with a string, got {value!r}.")
+    raise InvalidFilterError(f"{name} is text: compare it with a string, got {_short(value)}.")
 
 
 def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
@@ -399,25 +634,32 @@ def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
 def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> Any:
     if op == "$exists":
         if not isinstance(raw, bool):
-            raise InvalidFilterError(f"$exists on {name} takes True or False, got {raw!r}.")
+            raise InvalidFilterError(f"$exists on {name} takes True or False, got {_short(raw)}.")
         return raw
     if op in ("$in", "$nin"):
         if isinstance(raw, str | bytes) or not isinstance(
-            raw, Sequence | set | frozenset | np.ndarray | pd.Series | pd.Index
+            raw,
+            Sequence
+            | set
+            | frozenset
+            | np.ndarray
+            | pd.Series
+            | pd.Index
+            | pd.api.extensions.ExtensionArray,
         ):
-            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {raw!r}.")
+            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {_short(raw)}.")
         values = list(raw)
         if not values:
             raise InvalidFilterError(f"{op} on {name} got an empty list; it would match nothing.")
         return [_check_value(v, part, metric, name) for v in values]
     if op == "$regex":
         if not isinstance(raw, str):
-            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {raw!r}.")
+            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {_short(raw)}.")
         try:
             re.compile(raw)
         except re.error as exc:
             raise InvalidFilterError(
-                f"$regex on {name}: {raw!r} is not a regular expression ({exc})."
+                f"$regex on {name}: {_short(raw)} is not a regular expression ({exc})."
             ) from exc
         return raw
     if op == "$within":
@@ -427,7 +669,9 @@ def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> 
         pid = vocabulary.normalize(period) if isinstance(period, str) else None
         if pid not in _WITHIN_REFS:
             known = ", ".join(p for p in _WITHIN_REFS)
-            raise InvalidFilterError(f"$within on {name} takes a period ({known}), got {raw!r}.")
+            raise InvalidFilterError(
+                f"$within on {name} takes a period ({known}), got {_short(raw)}."
+            )
         return pid
     return _check_value(raw, part, metric, name)
 
@@ -690,8 +934,28 @@ class _WhereParser:
             if value is None and api in ("$eq", "$ne"):
                 pieces.append(self.condition(expr, name, {"$exists": api == "$ne"}))
                 continue
-            pieces.append(self.condition(expr, name, {api: value}))
+            pieces.append(self.comparison(expr, name, api, value))
         return pieces[0] if len(pieces) == 1 else AllOf(tuple(pieces))
+
+    def comparison(self, at: ast.AST, name: str, api: str, value: Any) -> Node:
+        """One comparison as ``DataFrame.query`` reads it: ``!=`` on numbers, booleans and
+        dates keeps no missing value; a missing value in an ``in`` list matches missing rows.
+        """
+        if api in ("$in", "$nin") and isinstance(value, list) and any(map(_is_missing, value)):
+            present = [v for v in value if not _is_missing(v)]
+            empty = self.condition(at, name, {"$exists": api == "$nin"})
+            if not present:
+                return empty
+            rest = self.condition(at, name, {api: present})
+            _warn_typos(rest, self.text)
+            return AnyOf((rest, empty)) if api == "$in" else AllOf((rest, empty))
+        condition = self.condition(at, name, {api: value})
+        _warn_typos(condition, self.text)
+        if api == "$ne" and _FAMILY.get(condition.part.type) in _KLEENE:
+            (checked,) = (v for _, v in condition.ops)
+            ops = _not_equal(condition.part.type, checked)
+            return Condition(condition.column, condition.part, ops)
+        return condition
 
     def call(self, expr: ast.Call) -> Node:
         func = expr.func
@@ -727,7 +991,7 @@ class _WhereParser:
         if method in ("isna", "isnull", "notna", "notnull") and not args:
             return self.condition(expr, name, {"$exists": method.startswith("not")})
         if method == "isin" and len(args) == 1:
-            return self.condition(expr, name, {"$in": args[0]})
+            return self.comparison(expr, name, "$in", args[0])
         if method == "between" and len(args) == 2:
             return self.condition(expr, name, {"$gte": args[0], "$lte": args[1]})
         if method == "within" and len(args) == 1:
@@ -749,14 +1013,10 @@ class _WhereParser:
                 if key not in self.variables:
                     raise self.fail(expr, f"The variable @{key} is not defined")
                 self.used.add(key)
-                found = self.variables[key]
-                return (
-                    list(found)
-                    if isinstance(
-                        found, set | frozenset | tuple | pd.Index | np.ndarray | pd.Series
-                    )
-                    else found
-                )
+                try:
+                    return _as_values(self.variables[key])
+                except InvalidFilterError as exc:
+                    raise self.fail(expr, f"@{key}: {exc}".rstrip(".")) from None
             if expr.id in ("True", "False", "None"):
                 return {"True": True, "False": False, "None": None}[expr.id]
         raise self.fail(expr, "Expected a literal (number, string, list) or an @variable")
@@ -765,10 +1025,8 @@ class _WhereParser:
 def parse_where(text: str, obj: str, *, variables: Mapping[str, Any] | None = None) -> Node:
     """Parse a pandas-query style expression into a filter tree (nothing is evaluated).
 
-    >>> tree = parse_where("industry in ['Retail', 'Media'] and not ootb_executive_engagement",
-    ...                    "account")
-    >>> str(tree)
-    "industry in ['Retail', 'Media'] and ootb_executive_engagement != True"
+    >>> str(parse_where("industry == 'Retail' and ootb_churn_risk_score != 5", "account"))
+    "industry == 'Retail' and ootb_churn_risk_score != 5 and ootb_churn_risk_score.notna()"
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidFilterError("where= must be a non-empty string.")

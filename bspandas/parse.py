@@ -35,7 +35,7 @@ import pyarrow.csv as pacsv
 
 from bspandas.catalog import vocabulary
 from bspandas.catalog.resolve import Column, Output
-from bspandas.dtypes import Backend, arrow_read_type, dtype_for
+from bspandas.dtypes import TEXT_DTYPE, Backend, arrow_read_type, dtype_for
 from bspandas.errors import (
     BackstoryError,
     ConversionError,
@@ -515,7 +515,7 @@ def _numpy_mapper(kind: pa.DataType) -> Any:
     if kind in _NULLABLE:
         return _NULLABLE[kind]
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return pd.StringDtype()
+        return TEXT_DTYPE
     if pa.types.is_list(kind):
         return pd.ArrowDtype(kind)
     return None
@@ -555,7 +555,7 @@ def to_frame(
                 column = pc.cast(column, pa.duration("ns"))
         elif kind == "list":
             column = _parse_list(column)
-        elif kind == "date" and dtype_backend == "numpy_nullable":
+        elif kind == "date":
             column = pc.cast(pc.cast(column, pa.timestamp("ms")), pa.timestamp("ms", tz="UTC"))
         elif output.name in enumerations:
             column = column.dictionary_encode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import email.utils
 import hashlib
 import importlib.util
 import json
@@ -113,6 +114,18 @@ def _check_dtype_columns(dtypes: Mapping[str, Any], query: Query) -> None:
         )
 
 
+def server_date(headers: Mapping[str, str]) -> datetime | None:
+    """The instant in an answer's HTTP ``Date`` header (UTC), or ``None`` without one."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def _describe_missing(columns: Sequence[Column]) -> list[str]:
     return [
         c.slug if c.variation_id is None else f"{c.slug} (variation {c.variation_id})"
@@ -143,6 +156,8 @@ class _Reader:
         self.on_missing = on_missing
         self.on_ignored_filter = on_ignored_filter
         self.progress = progress
+        #: The server's "now" (its answer's ``Date`` header): relative periods are its own.
+        self.server_now: datetime | None = None
         _check_dtype_columns(self.dtypes, query)
 
     # -- header -------------------------------------------------------------------------------
@@ -205,6 +220,7 @@ class _Reader:
 
     def download(self, as_text: frozenset[str]) -> Answer:
         def consume(body: Body) -> Answer:
+            self.server_now = server_date(body.headers)
             bar = self._bar(body)
             try:
                 answer = read_answer(
@@ -275,7 +291,13 @@ class _Reader:
         query = self.query
         self.report_missing(plan)
         if query.local_filter is not None:
-            mask = query.local_filter.evaluate(frame).fillna(False).astype(bool)
+            # what the server applied is not judged again (it knows its fiscal calendar);
+            # an ignored part of it is check_ignored's business
+            applied = [] if query.server_filter is None else query.server_filter.attributes()
+            mask = query.local_filter.evaluate(
+                frame, now=self.server_now, trusted=frozenset(map(id, applied))
+            )
+            mask = mask.fillna(False).astype(bool)
             frame = frame.loc[mask.to_numpy()]
         if query.server_filter is not None:
             frame = self.check_ignored(frame, query.server_filter)
@@ -315,8 +337,15 @@ class _Reader:
         return frame
 
     def check_ignored(self, frame: pd.DataFrame, node: Node) -> pd.DataFrame:
-        """Rows that violate the filter sent prove the server ignored (part of) it."""
-        verdict = node.evaluate(frame)
+        """Rows that surely violate the filter sent prove the server ignored (part of) it.
+
+        Relative periods are evaluated at the server's ``Date``, and only where the client
+        can be sure (never fiscal quarters or years, never near a window's edge, never
+        without a ``Date``): a row that might satisfy the filter is never reported, so
+        ``on_ignored_filter="apply"`` never drops a row the server rightly sent.
+        """
+        now = self.server_now
+        verdict = node.evaluate(frame, now=now, certain=True)
         violating = (verdict == False).fillna(False).astype(bool)  # noqa: E712 (nullable mask)
         count = int(violating.sum())
         if not count:
@@ -325,7 +354,11 @@ class _Reader:
             str(c)
             for c in node.attributes()
             if c.name in frame.columns
-            and bool((c.evaluate(frame[violating.to_numpy()]) == False).fillna(False).any())  # noqa: E712
+            and bool(
+                (c.evaluate(frame[violating.to_numpy()], now=now, certain=True) == False)  # noqa: E712
+                .fillna(False)
+                .any()
+            )
         ]
         what = "; ".join(culprits) or str(node)
         message = (
@@ -581,6 +614,8 @@ def read_query(
         hit = store_in.load(key, arrow_dtypes=dtype_backend == "pyarrow")
         if hit is not None:
             frame, meta = hit
+            if meta.get("server_date"):
+                reader.server_now = datetime.fromisoformat(meta["server_date"])
             plan = _cached_plan(query, frame)
             fetched = meta.get("fetched_at")
             if plan is not None and isinstance(fetched, str):
@@ -595,6 +630,7 @@ def read_query(
             frame,
             {
                 "fetched_at": fetched_at,
+                "server_date": None if reader.server_now is None else reader.server_now.isoformat(),
                 "missing": [c.name for c in plan.missing],
                 "rows": len(frame),
             },
@@ -636,6 +672,7 @@ def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
     query = reader.query
     fetched_at = _now()
     with reader.client.stream(query.payload()) as body:
+        reader.server_now = server_date(body.headers)
         bar = reader._bar(body)
         try:
             first = True

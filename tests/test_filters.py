@@ -41,7 +41,8 @@ def test_the_three_spellings_give_the_same_payload() -> None:
     ("text", "clause"),
     [
         ("ootb_churn_risk_score == 5", {"$eq": 5}),
-        ("ootb_churn_risk_score != 5", {"$ne": 5}),
+        # as in DataFrame.query, != on a number keeps no missing value
+        ("ootb_churn_risk_score != 5", {"$ne": 5, "$exists": True}),
         ("ootb_churn_risk_score > 5", {"$gt": 5}),
         ("ootb_churn_risk_score <= 5.5", {"$lte": 5.5}),
         ("5 < ootb_churn_risk_score", {"$gt": 5}),
@@ -105,7 +106,7 @@ def test_or_and_not_push_down() -> None:
     assert api("(industry == 'A') | (industry == 'B')") == {
         "$or": [leaf("industry", {"$eq": "A"}), leaf("industry", {"$eq": "B"})]
     }
-    assert api("~ootb_executive_engagement") == leaf("ootb_executive_engagement", {"$ne": True})
+    assert api("~ootb_executive_engagement") == leaf("ootb_executive_engagement", {"$eq": False})
 
 
 def test_dates_become_epoch_milliseconds() -> None:
@@ -231,7 +232,10 @@ def test_local_evaluation_follows_api_semantics() -> None:
         return [i for i, v in enumerate(mask.tolist()) if v is True]
 
     assert rows("ootb_churn_risk_score >= 70") == [1, 3]
-    assert rows("ootb_churn_risk_score != 80") == [0, 2, 3]  # missing matches $ne
+    assert rows("ootb_churn_risk_score != 80") == [0, 3]  # like DataFrame.query: NA != 80 is NA
+    assert parse_filter({"ootb_churn_risk_score": {"$ne": 80}}, ACCOUNT).evaluate(
+        frame
+    ).tolist() == [True, False, True, True]  # the API's $ne: missing matches
     assert rows("industry not in ['A']") == [1, 3]  # missing matches $nin
     assert rows("industry.isna()") == [3]
     assert rows("ootb_churn_risk_score > 50 or industry == 'A'") == [0, 1, 2, 3]
@@ -254,8 +258,8 @@ def test_several_conditions_on_one_attribute_merge_or_stay_apart() -> None:
     # booleans have no $nin: two $ne stay two leaves
     assert api("ootb_executive_engagement != True and ootb_executive_engagement != False") == {
         "$and": [
-            leaf("ootb_executive_engagement", {"$ne": True}),
-            leaf("ootb_executive_engagement", {"$ne": False}),
+            leaf("ootb_executive_engagement", {"$eq": False}),
+            leaf("ootb_executive_engagement", {"$eq": True}),
         ]
     }
     assert api("industry.str.contains('a') and industry.str.contains('b')") == {

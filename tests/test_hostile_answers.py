@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from bspandas import catalog
 from bspandas.catalog import resolve
+from bspandas.dtypes import TEXT_DTYPE
 from bspandas.errors import (
     BackstoryError,
     ConversionError,
@@ -67,8 +68,8 @@ def expected_accounts() -> pd.DataFrame:
     """The frame of HEADER + ROWS, built with plain pandas."""
     return pd.DataFrame(
         {
-            "ootb_account_name": pd.array(["Acme, Inc.", "Beta", 'Gamma "G"'], dtype="string"),
-            "industry": pd.array(["Retail", None, "Media"], dtype="string"),
+            "ootb_account_name": pd.array(["Acme, Inc.", "Beta", 'Gamma "G"'], dtype=TEXT_DTYPE),
+            "industry": pd.array(["Retail", None, "Media"], dtype=TEXT_DTYPE),
             "annual_revenue": pd.array([100.5, None, 7.0], dtype="Float64"),
         }
     )

@@ -68,3 +68,43 @@ def test_non_windows_raise() -> None:
 
 def test_variation_suffix() -> None:
     assert periods.variation_suffix("last_90_days", doubled=True) == "_last_90_days_last_90_days"
+
+
+def test_fiscal_periods_follow_the_fiscal_year_start() -> None:
+    now = datetime(2025, 10, 15, tzinfo=UTC)
+    full = {"mode": "full", "fiscal_year_start": 2}
+    assert periods.window("this_quarter", now, **full) == (  # type: ignore[arg-type]
+        datetime(2025, 8, 1, tzinfo=UTC),
+        datetime(2025, 11, 1, tzinfo=UTC),
+    )
+    assert periods.window("this_fyear", now, **full) == (  # type: ignore[arg-type]
+        datetime(2025, 2, 1, tzinfo=UTC),
+        datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    assert periods.window("last_fyear", now, fiscal_year_start=2) == (
+        datetime(2024, 2, 1, tzinfo=UTC),
+        datetime(2025, 2, 1, tzinfo=UTC),
+    )
+    assert periods.window("last_quarter", now, fiscal_year_start=2) == (
+        datetime(2025, 5, 1, tzinfo=UTC),
+        datetime(2025, 8, 1, tzinfo=UTC),
+    )
+    # January: the fiscal year that started last February
+    january = datetime(2026, 1, 20, tzinfo=UTC)
+    assert periods.window("this_fyear", january, fiscal_year_start=2)[0] == datetime(
+        2025, 2, 1, tzinfo=UTC
+    )
+    assert periods.window("this_quarter", january, fiscal_year_start=2)[0] == datetime(
+        2025, 11, 1, tzinfo=UTC
+    )
+    # months and weeks do not depend on it
+    assert periods.window("this_month", now, fiscal_year_start=2) == periods.window(
+        "this_month", now
+    )
+
+
+def test_fiscal_periods_are_named() -> None:
+    assert {"this_quarter", "last_fyear", "current_year"} <= periods.FISCAL
+    assert not {"this_month", "last_week", "last_90_days"} & periods.FISCAL
+    with pytest.raises(ValueError, match="1-12"):
+        periods.window("this_fyear", NOW, fiscal_year_start=13)

@@ -628,6 +628,7 @@ class _ShortBody:
 
     length = None
     terminated = False
+    headers: dict[str, str] = {}  # noqa: RUF012 (read only)
 
     def __init__(self, data: bytes) -> None:
         self.data = data

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 __all__ = [
+    "FISCAL",
     "PERIODS",
     "Period",
     "canonical_order",
@@ -173,13 +174,30 @@ def _start_of_month(day: datetime) -> datetime:
     return day.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _start_of_quarter(day: datetime) -> datetime:
-    month = 3 * ((day.month - 1) // 3) + 1
-    return _start_of_month(day).replace(month=month)
+def _start_of_quarter(day: datetime, first_month: int = 1) -> datetime:
+    """Start of the (fiscal) quarter holding ``day``; quarters start at ``first_month``."""
+    back = (day.month - first_month) % 3
+    return _add_months(_start_of_month(day), -back)
 
 
-def _start_of_year(day: datetime) -> datetime:
-    return _start_of_month(day).replace(month=1)
+def _start_of_year(day: datetime, first_month: int = 1) -> datetime:
+    """Start of the (fiscal) year holding ``day``; years start at ``first_month``."""
+    back = (day.month - first_month) % 12
+    return _add_months(_start_of_month(day), -back)
+
+
+#: Periods whose window depends on the tenant's fiscal calendar.
+FISCAL = frozenset(
+    {
+        "last_quarter",
+        "last_year",
+        "last_fyear",
+        "current_quarter",
+        "this_quarter",
+        "current_year",
+        "this_fyear",
+    }
+)
 
 
 def _add_months(day: datetime, months: int) -> datetime:
@@ -188,7 +206,11 @@ def _add_months(day: datetime, months: int) -> datetime:
 
 
 def window(
-    period: str, now: datetime, *, mode: Literal["past", "future", "full"] = "past"
+    period: str,
+    now: datetime,
+    *,
+    mode: Literal["past", "future", "full"] = "past",
+    fiscal_year_start: int = 1,
 ) -> tuple[datetime | None, datetime | None]:
     """The half-open UTC window ``[start, end)`` a period covers at instant ``now``.
 
@@ -196,16 +218,21 @@ def window(
     unit up to ``now`` in ``"past"`` mode (activity counts), from ``now`` to the end of the
     unit in ``"future"`` mode (upcoming meetings, amounts closing) and over the whole unit in
     ``"full"`` mode (``$within`` date filters). Buckets (``daily`` ... ``yearly``) are rolling
-    1/7/30/90/365 day windows. The fiscal year is the calendar year. ``current`` and the
+    1/7/30/90/365 day windows. Quarters and years are fiscal: the fiscal year starts on the
+    first day of month ``fiscal_year_start`` (1, January, by default). ``current`` and the
     status buckets (``total``, ``open``...) are not time windows and raise ``ValueError``.
 
     >>> from datetime import datetime, UTC
     >>> now = datetime(2026, 11, 15, 12, tzinfo=UTC)
     >>> [w.date().isoformat() for w in window("this_quarter", now)]
     ['2026-10-01', '2026-11-15']
+    >>> [w.date().isoformat() for w in window("this_fyear", now, fiscal_year_start=2)]
+    ['2026-02-01', '2026-11-15']
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
+    if not 1 <= fiscal_year_start <= 12:
+        raise ValueError(f"fiscal_year_start must be a month, 1-12, got {fiscal_year_start!r}")
     if period in _ROLLING_DAYS:
         return now - timedelta(days=_ROLLING_DAYS[period]), now
     if period in _FUTURE_DAYS:
@@ -215,8 +242,8 @@ def window(
     starts = {
         "week": _start_of_week(now),
         "month": _start_of_month(now),
-        "quarter": _start_of_quarter(now),
-        "year": _start_of_year(now),
+        "quarter": _start_of_quarter(now, fiscal_year_start),
+        "year": _start_of_year(now, fiscal_year_start),
     }
     steps = {"week": None, "month": 1, "quarter": 3, "year": 12}
     unit = {

@@ -19,12 +19,12 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.server import Sandbox
-from bspandas.sandbox.tenant import AS_OF, TenantOptions
+from bspandas.sandbox.tenant import AS_OF, TenantOptions, as_instant
 
 __all__ = ["add_arguments", "add_parser", "build_parser", "main", "run", "sandbox_options"]
 
@@ -36,6 +36,7 @@ _TENANT_HELP = {
     "contacts_per_account": "mean contacts per account",
     "activities_per_account": "mean logged activities per account",
     "history_days": "how far back the activity log reaches",
+    "fiscal_year_start": "month (1-12) the tenant's fiscal year starts in",
 }
 
 
@@ -48,8 +49,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 def _instant(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_instant(text)
 
 
 _CONVERTERS: dict[str, Callable[[str], Any]] = {
@@ -101,7 +101,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{_TENANT_HELP.get(f.name, f.name)} (default: %(default)s)",
         )
     tenant.add_argument(
-        "--as-of", type=_instant, default=AS_OF, help="the tenant's 'now' (ISO 8601, UTC)"
+        "--as-of",
+        type=_instant,
+        default=AS_OF,
+        help="the tenant's 'now', sent as the answers' Date header (ISO 8601, UTC)",
     )
     faults = parser.add_argument_group("faults")
     for f in fields(Faults):
@@ -154,7 +157,7 @@ def _banner(sb: Sandbox) -> str:
             f"  client_secret: {sb.client_secret}",
             f"  tenant: seed={o.seed} accounts={o.accounts} "
             f"opportunities={sb.tenant.size('opportunity')} users={o.users} "
-            f"as_of={o.as_of.isoformat()}",
+            f"as_of={o.as_of.isoformat()} fiscal_year_start={o.fiscal_year_start}",
             f"  faults: {active}",
             f"  export BACKSTORY_BASE_URL={sb.base_url} BACKSTORY_CLIENT_ID={sb.client_id} "
             f"BACKSTORY_CLIENT_SECRET={sb.client_secret}",

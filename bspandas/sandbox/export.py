@@ -158,7 +158,9 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
         tree = compile_filter(
             query["filter"], resolve, as_of=engine.as_of, two_leaves_500=faults.two_leaves_500
         )
-        mask = evaluate(tree, plan.n_rows, as_of=engine.as_of)
+        mask = evaluate(
+            tree, plan.n_rows, as_of=engine.as_of, fiscal_year_start=engine.fiscal_year_start
+        )
     indices = None if mask is None else np.flatnonzero(mask).astype(np.int64)
     sort_keys = _sort_keys(query.get("sort"), obj, unknown, engine)
     if sort_keys:

@@ -255,16 +255,25 @@ def _check_type(target: Target, slug: str, op: str, value: Any) -> None:
 # -- evaluating -----------------------------------------------------------------------------
 
 
-def evaluate(node: Node, n_rows: int, *, as_of: datetime | None = None) -> Mask | None:
+def evaluate(
+    node: Node, n_rows: int, *, as_of: datetime | None = None, fiscal_year_start: int = 1
+) -> Mask | None:
     """The rows a compiled filter keeps (``None``: every row, the filter was ignored)."""
     if isinstance(node, Leaf):
         if node.target is None:
             return None
         mask = np.ones(n_rows, dtype=bool)
         for op, value in node.clause:
-            mask &= _apply(node.target, op, value, as_of)
+            mask &= _apply(node.target, op, value, as_of, fiscal_year_start)
         return mask
-    masks = [m for m in (evaluate(c, n_rows, as_of=as_of) for c in node.children) if m is not None]
+    masks = [
+        m
+        for m in (
+            evaluate(c, n_rows, as_of=as_of, fiscal_year_start=fiscal_year_start)
+            for c in node.children
+        )
+        if m is not None
+    ]
     if not masks:
         return None
     combine = np.logical_and if node.op == "$and" else np.logical_or
@@ -302,7 +311,9 @@ def _bool(values: Any) -> Mask:
     return np.asarray(values.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _apply(target: Target, op: str, value: Any, as_of: datetime | None) -> Mask:
+def _apply(
+    target: Target, op: str, value: Any, as_of: datetime | None, fiscal_year_start: int = 1
+) -> Mask:
     kind = target.kind
     values = target.values[0]
     if kind == "reference" and op == "$regex":
@@ -323,7 +334,7 @@ def _apply(target: Target, op: str, value: Any, as_of: datetime | None) -> Mask:
     else:
         data, valid = _numbers(values)
         if op == "$within":
-            hit = valid & _within(data, _within_period(value), as_of)
+            hit = valid & _within(data, _within_period(value), as_of, fiscal_year_start)
         elif op in ("$in", "$nin"):
             hit = valid & np.isin(data, np.asarray(value))
         else:
@@ -348,10 +359,12 @@ def _list_match(values: Any, op: str, value: Any) -> Mask:
     return np.bincount(parents[hits], minlength=len(values)) > 0
 
 
-def _within(data_ms: npt.NDArray[Any], period: str, as_of: datetime | None) -> Mask:
+def _within(
+    data_ms: npt.NDArray[Any], period: str, as_of: datetime | None, fiscal_year_start: int = 1
+) -> Mask:
     if as_of is None:
         raise ApiError(500, {"message": "sorry something went wrong"})
-    start, end = vocab.window(period, as_of, mode="full")
+    start, end = vocab.window(period, as_of, mode="full", fiscal_year_start=fiscal_year_start)
     inside = np.ones(len(data_ms), dtype=bool)
     if start is not None:
         inside &= data_ms >= int(start.timestamp() * 1000)

@@ -9,6 +9,7 @@ timestamp[s], int64 seconds for durations, list<string>).
 Windows come from ``bspandas.catalog.vocabulary.window`` relative to the tenant's ``as_of``:
 activity counts look back (``mode="past"``), upcoming meetings look forward
 (``mode="future"``), opportunity close dates use whole calendar units (``mode="full"``).
+Quarters and years are the tenant's fiscal ones (``TenantOptions.fiscal_year_start``).
 
 >>> from bspandas.catalog import store
 >>> from bspandas.sandbox.tenant import Tenant
@@ -127,6 +128,11 @@ class MetricEngine:
     def as_of(self) -> datetime:
         return self.tenant.as_of
 
+    @property
+    def fiscal_year_start(self) -> int:
+        """The month the tenant's fiscal year (and so its quarters) starts in."""
+        return self.tenant.options.fiscal_year_start
+
     def rows(self, obj: str) -> int:
         return self.tenant.size(obj)
 
@@ -181,7 +187,12 @@ class MetricEngine:
         """``vocabulary.window`` in epoch seconds; ``any_time``/``total`` are open-ended."""
         if period == "total":
             period = "any_time"
-        start, end = vocab.window(period, self.as_of, mode=mode)  # type: ignore[arg-type]
+        start, end = vocab.window(
+            period,
+            self.as_of,
+            mode=mode,  # type: ignore[arg-type]
+            fiscal_year_start=self.fiscal_year_start,
+        )
         return (
             None if start is None else int(start.timestamp()),
             None if end is None else int(end.timestamp()),

@@ -88,7 +88,9 @@ def _digest(token: str) -> bytes:
 class Sandbox:
     """A running (or startable) local Query API with a synthetic tenant.
 
-    Keywords: the tenant's (``seed``, ``as_of``, ``accounts``, ``opportunities_per_account``,
+    Keywords: the tenant's (``seed``, ``as_of`` -- a datetime, a date or an ISO string, sent
+    as every answer's ``Date`` header --, ``fiscal_year_start`` -- the month, 1-12, every
+    fiscal period served starts from --, ``accounts``, ``opportunities_per_account``,
     ``users``, ``contacts_per_account``, ``activities_per_account``, ``history_days``), the
     server's (``host``, ``port``, ``client_id``, ``client_secret``, ``max_body_bytes``,
     ``batch_rows``, ``chunk_bytes``) and every field of :class:`Faults` (its ``seed`` is
@@ -470,6 +472,14 @@ class _Handler(BaseHTTPRequestHandler):
     def send_response(self, code: int, message: str | None = None) -> None:
         self._responded = True
         super().send_response(code, message)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every answer's ``Date`` header is the tenant's ``as_of``: the instant its relative
+        periods (``this_month``, ``last_90_days``...) are computed at, as a real server's
+        Date is its own "now"."""
+        if timestamp is None:
+            timestamp = self.sb.tenant.as_of.timestamp()
+        return super().date_time_string(timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)

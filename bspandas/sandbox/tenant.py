@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ __all__ = [
     "STAGES",
     "Tenant",
     "TenantOptions",
+    "as_instant",
 ]
 
 Arr = npt.NDArray[Any]
@@ -179,6 +180,7 @@ class TenantOptions:
     activities_per_account: float = 40.0
     as_of: datetime = AS_OF
     history_days: int = 730
+    fiscal_year_start: int = 1
 
     def __post_init__(self) -> None:
         if self.accounts < 1 or self.users < 1:
@@ -189,8 +191,39 @@ class TenantOptions:
             raise ValueError("contacts_per_account must be at least 1")
         if self.history_days < 400:
             raise ValueError("history_days must cover at least 400 days (last fiscal year)")
-        if self.as_of.tzinfo is None:
-            object.__setattr__(self, "as_of", self.as_of.replace(tzinfo=UTC))
+        object.__setattr__(self, "as_of", as_instant(self.as_of))
+        month = self.fiscal_year_start
+        if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+            raise ValueError(
+                f"fiscal_year_start is the month the fiscal year starts in, 1-12, got {month!r}"
+            )
+
+
+def as_instant(value: Any) -> datetime:
+    """The tenant's "now" from a datetime, a date (midnight) or an ISO 8601 string; naive
+    values are UTC.
+
+    >>> as_instant("2026-10-15").isoformat(), as_instant(date(2026, 10, 15)).isoformat()
+    ('2026-10-15T00:00:00+00:00', '2026-10-15T00:00:00+00:00')
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"as_of must be an ISO 8601 date or time such as '2026-10-15' or "
+                f"'2026-10-15T12:00:00Z', got {value!r}"
+            ) from None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise TypeError(
+            f"as_of must be a datetime, a date or an ISO 8601 string, got {type(value).__name__}"
+        )
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    instant: datetime = value
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
 # -- vectorised string helpers ---------------------------------------------------------------
@@ -375,7 +408,7 @@ class Tenant:
         o = self.options
         return (
             f"<Tenant seed={o.seed} accounts={o.accounts} users={o.users} "
-            f"as_of={self.as_of.isoformat()}>"
+            f"as_of={self.as_of.isoformat()} fiscal_year_start={o.fiscal_year_start}>"
         )
 
     def _rng(self, stream: int) -> np.random.Generator:
