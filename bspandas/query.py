@@ -20,7 +20,7 @@ from typing import Any, Literal
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
 from bspandas.errors import InvalidColumnsError, QueryError
-from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter
+from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter, simplify
 
 __all__ = ["Query", "caller_variables"]
 
@@ -115,12 +115,9 @@ class Query:
             nodes.append(parse_filter(where, self.object, variables=variables))
         if filter is not None:
             nodes.append(parse_filter(filter, self.object))
+        # two checked trees: joined without a second depth check (each is within the bound)
         self.filter: Node | None = (
-            None
-            if not nodes
-            else nodes[0]
-            if len(nodes) == 1
-            else parse_filter(AllOf(tuple(nodes)), self.object)
+            None if not nodes else nodes[0] if len(nodes) == 1 else simplify(AllOf(tuple(nodes)))
         )
         self.sort: list[tuple[Column, Direction]] = self._sort(sort)
         self.server_filter: Node | None = None if self.filter is None else _prune(self.filter)

@@ -130,3 +130,18 @@ def test_repr_and_html_show_the_payload() -> None:
     query = bs.Query("account", ["industry"], where="industry == 'A'")
     assert '"object": "account"' in repr(query)
     assert "<pre>" in query._repr_html_()
+
+
+def test_where_and_filter_each_at_the_depth_limit_combine() -> None:
+    where = "industry == 'A'"
+    spec: dict[str, object] = {"industry": "A"}
+    for i in range(64):
+        word, key = ("and", "$and") if i % 2 else ("or", "$or")
+        where = f"(ootb_churn_risk_score > {i} {word} {where})"
+        spec = {key: [{"ootb_churn_risk_score": {"$gt": i}}, spec]}
+    q = bs.Query("account", ["ootb_account_name"], where=where, filter=spec)
+    alone = bs.Query("account", ["ootb_account_name"], filter=spec).payload()["filter"]
+    first, rest = alone["$and"]  # the same tree twice: its leaves merge, its $or repeats
+    assert q.payload()["filter"] == {"$and": [first, rest, rest]}
+    with pytest.raises(bs.InvalidFilterError, match="64 levels"):
+        bs.Query("account", ["ootb_account_name"], filter={"$and": [spec]})
