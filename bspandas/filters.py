@@ -25,6 +25,7 @@ import datetime as dt
 import io
 import math
 import re
+import reprlib
 import tokenize
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,48 @@ _NEGATE = {
 _EPOCH = pd.Timestamp(0, tz="UTC")
 #: How many levels of ``$and``/``$or``/``not`` a filter may nest (dicts and ``where=``).
 MAX_DEPTH = 64
+#: The most values one ``$in``/``$nin`` takes (far above what the API accepts in one request).
+MAX_VALUES = 10_000_000
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+
+
+def _show(value: Any) -> str:
+    """A short repr for error messages (bounded depth and length, never a RecursionError)."""
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # a hostile __repr__
+        return f"<{type(value).__name__}>"
+
+
+def _check_shape(raw: Any, op: str, name: str) -> None:
+    """Refuse an operand nested deeper than any valid one (a value, a list of values, a
+    ``{"$ref": ...}``) or longer than :data:`MAX_VALUES`, before anything walks it."""
+    size = len(raw) if isinstance(raw, Sequence | np.ndarray | pd.Series | pd.Index) else 0
+    if not isinstance(raw, str | bytes) and size > MAX_VALUES:
+        raise InvalidFilterError(
+            f"{op} on {name} got {size:,} values; at most {MAX_VALUES:,} are taken. Split "
+            "the read into several queries."
+        )
+    stack: list[tuple[Any, int]] = [(raw, 0)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, str | bytes) or not isinstance(
+            current, Mapping | list | tuple | set | frozenset
+        ):
+            continue
+        if level >= 2:
+            raise InvalidFilterError(
+                f"{op} on {name} takes a value or a list of values, got a nested "
+                f"{type(current).__name__}: {_show(raw)}."
+            )
+        if len(current) > MAX_VALUES:
+            raise InvalidFilterError(
+                f"{op} on {name} got {len(current):,} values; at most {MAX_VALUES:,} are "
+                "taken. Split the read into several queries."
+            )
+        items = current.values() if isinstance(current, Mapping) else current
+        stack.extend((item, level + 1) for item in items)
 
 
 # -- the tree -----------------------------------------------------------------------------
@@ -394,6 +437,7 @@ def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
             raise InvalidFilterError(
                 f"{op} does not apply to {name} ({part.type}). Use: {allowed}."
             )
+        _check_shape(raw, op, name)
         checked.append((op, _check_operand(op, raw, part, column.metric, name)))
     return Condition(column, part, tuple(checked))
 
@@ -401,20 +445,20 @@ def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
 def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> Any:
     if op == "$exists":
         if not isinstance(raw, bool):
-            raise InvalidFilterError(f"$exists on {name} takes True or False, got {raw!r}.")
+            raise InvalidFilterError(f"$exists on {name} takes True or False, got {_show(raw)}.")
         return raw
     if op in ("$in", "$nin"):
         if isinstance(raw, str | bytes) or not isinstance(
             raw, Sequence | set | frozenset | np.ndarray | pd.Series | pd.Index
         ):
-            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {raw!r}.")
+            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {_show(raw)}.")
         values = list(raw)
         if not values:
             raise InvalidFilterError(f"{op} on {name} got an empty list; it would match nothing.")
         return [_check_value(v, part, metric, name) for v in values]
     if op == "$regex":
         if not isinstance(raw, str):
-            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {raw!r}.")
+            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {_show(raw)}.")
         try:
             re.compile(raw)
         except re.error as exc:
@@ -429,7 +473,9 @@ def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> 
         pid = vocabulary.normalize(period) if isinstance(period, str) else None
         if pid not in _WITHIN_REFS:
             known = ", ".join(p for p in _WITHIN_REFS)
-            raise InvalidFilterError(f"$within on {name} takes a period ({known}), got {raw!r}.")
+            raise InvalidFilterError(
+                f"$within on {name} takes a period ({known}), got {_show(raw)}."
+            )
         return pid
     return _check_value(raw, part, metric, name)
 
@@ -448,7 +494,7 @@ def _attribute(target: Any, obj: str) -> tuple[Column, Part]:
     except ValueError as exc:
         if isinstance(exc, QueryError):
             raise
-        raise InvalidFilterError(f"Cannot read the filter attribute {target!r}.") from exc
+        raise InvalidFilterError(f"Cannot read the filter attribute {_show(target)}.") from exc
     parts = column.metric.parts
     part = next((p for p in parts if p.suffix == "_id"), parts[0])
     return column, part
@@ -560,23 +606,29 @@ def _from_mapping(spec: Mapping[str, Any], obj: str, depth: int = 0) -> Node:
         attribute, clause = spec["attribute"], spec["clause"]
         if isinstance(attribute, str):
             attribute = {"slug": attribute}  # the API answers 500 to a bare string
-        if not isinstance(attribute, Mapping) or not isinstance(clause, Mapping):
+        if (
+            not isinstance(attribute, Mapping)
+            or not isinstance(clause, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in attribute.items())
+        ):
             raise InvalidFilterError(
                 "'attribute' must be {'slug': ...} and 'clause' a dict of operators, "
-                f"got {dict(spec)!r}."
+                f"got {_show(dict(spec))}."
             )
         return _make_condition(dict(attribute), clause, obj)
     nodes: list[Node] = []
     for key, value in spec.items():
         if key in ("$and", "$or"):
             if isinstance(value, Mapping) or not isinstance(value, Sequence) or not value:
-                raise InvalidFilterError(f"{key} takes a non-empty list of filters, got {value!r}.")
+                raise InvalidFilterError(
+                    f"{key} takes a non-empty list of filters, got {_show(value)}."
+                )
             items = [_from_any(v, obj, depth + 1) for v in value]
             nodes.append(AllOf(tuple(items)) if key == "$and" else AnyOf(tuple(items)))
         elif not isinstance(key, str):
-            raise InvalidFilterError(f"Filter keys are column names or $and/$or, got {key!r}.")
+            raise InvalidFilterError(f"Filter keys are column names or $and/$or, got {_show(key)}.")
         elif key.startswith("$"):
-            raise InvalidFilterError(f"Unknown logical operator {key!r}; use $and or $or.")
+            raise InvalidFilterError(f"Unknown logical operator {_show(key)}; use $and or $or.")
         elif (
             isinstance(value, Mapping)
             and value
@@ -621,19 +673,19 @@ def _check_tree(node: Node, depth: int) -> None:
             ):
                 raise InvalidFilterError(
                     f"A hand-built Condition must hold a Column, a Part and (operator, value) "
-                    f"pairs, got {current!r}. Build filters from dicts or where= strings."
+                    f"pairs, got {_show(current)}. Build filters from dicts or where= strings."
                 )
         elif isinstance(current, AllOf | AnyOf):
             children = current.children
             if not isinstance(children, tuple | list) or not children:
                 raise InvalidFilterError(
                     f"{type(current).__name__} takes a non-empty tuple of filter nodes, "
-                    f"got {children!r}."
+                    f"got {_show(children)}."
                 )
             stack.extend((child, level + 1) for child in children)
         else:
             raise InvalidFilterError(
-                f"A filter node must be a Condition, AllOf or AnyOf, got {current!r}."
+                f"A filter node must be a Condition, AllOf or AnyOf, got {_show(current)}."
             )
 
 
@@ -645,7 +697,7 @@ def _from_any(spec: Any, obj: str, depth: int = 0) -> Node:
         return spec
     if isinstance(spec, Mapping):
         return _from_mapping(spec, obj, depth)
-    raise InvalidFilterError(f"A filter must be a dict, got {spec!r}.")
+    raise InvalidFilterError(f"A filter must be a dict, got {_show(spec)}.")
 
 
 def parse_filter(spec: Any, obj: str, *, variables: Mapping[str, Any] | None = None) -> Node:
