@@ -413,18 +413,31 @@ def deep_dict(draw: st.DrawFn) -> Any:
     return spec
 
 
+@st.composite
+def deep_spec(draw: st.DrawFn) -> Any:
+    """A column or sort spec wrapped in lists, tuples and dicts, up to very deep."""
+    levels = draw(st.one_of(st.sampled_from(LEVELS[:-1]), st.integers(0, 6)))
+    spec: Any = draw(st.sampled_from(["ootb_account_name", "industry", "-industry", 3]))
+    for _ in range(levels):
+        wrap = draw(st.sampled_from(["list", "tuple", "dict"]))
+        spec = [spec] if wrap == "list" else (spec, "desc") if wrap == "tuple" else {"slug": spec}
+    return spec
+
+
 @settings(SETTINGS, max_examples=80)
 @given(
     where=st.one_of(st.none(), deep_where(), method_call()),
     filter=st.one_of(st.none(), deep_dict()),
+    columns=st.one_of(st.just(["ootb_account_name"]), deep_spec()),
+    sort=st.one_of(st.none(), deep_spec()),
 )
 def test_deep_nesting_and_method_arguments_get_the_library_errors(
-    where: str | None, filter: Any
+    where: str | None, filter: Any, columns: Any, sort: Any
 ) -> None:
     v = [1]  # noqa: F841 - a variable for @v in generated where strings
     try:
         payload = bs.read_query(
-            "account", ["ootb_account_name"], where=where, filter=filter, dry_run=True
+            "account", columns, where=where, filter=filter, sort=sort, dry_run=True
         )
     except bs.BackstoryError:
         return
