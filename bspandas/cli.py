@@ -40,12 +40,14 @@ def _catalog_search(args: argparse.Namespace) -> int:
         print(f"No catalog entry matches {' '.join(args.text)!r}.")
         return 1
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-        print(hits[["object", "slug", "type", "label", "periods"]].to_string(index=False))
+        shown = _printable(hits[["object", "slug", "type", "label", "periods"]])
+        print(shown.to_string(index=False))
     return 0
 
 
 def _catalog_describe(args: argparse.Namespace) -> int:
-    print(catalog.describe(args.slug, args.object))
+    text = str(catalog.describe(args.slug, args.object))
+    print("\n".join(_visible(line) for line in text.splitlines()))
     return 0
 
 

@@ -404,3 +404,25 @@ def test_the_installed_command_reports_bad_paths_in_one_line(
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
     assert message in done.stderr
+
+
+def test_catalog_text_is_printed_with_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bspandas import catalog
+
+    catalog.register(
+        "custom_account_evil_score",
+        type="score",
+        label="Evil\x1b[2J score",
+        description="line one\x07\rrewritten",
+    )
+    code, out, _ = run(capsys, "catalog", "search", "evil")
+    assert code == 0
+    assert "\x1b" not in out
+    assert r"Evil\x1b[2J score" in out
+    code, out, _ = run(capsys, "catalog", "describe", "custom_account_evil_score")
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\r" not in out
