@@ -532,6 +532,16 @@ class _Server(ThreadingHTTPServer):
         self._slots.release()
 
     def _refuse(self, request: socket.socket) -> None:
+        self.sandbox._record(  # logged first: whoever sees the 503 also sees the record
+            RequestRecord(
+                time=time.time(),
+                method="",
+                path="",
+                endpoint="other",
+                status=503,
+                fault="too_many_connections",
+            )
+        )
         try:
             request.setblocking(False)
             with contextlib.suppress(OSError):
@@ -542,16 +552,6 @@ class _Server(ThreadingHTTPServer):
             pass
         finally:
             self.shutdown_request(request)
-        self.sandbox._record(
-            RequestRecord(
-                time=time.time(),
-                method="",
-                path="",
-                endpoint="other",
-                status=503,
-                fault="too_many_connections",
-            )
-        )
 
     def track(self, connection: socket.socket, add: bool) -> None:
         with self._connections_lock:
