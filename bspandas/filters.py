@@ -27,6 +27,7 @@ import math
 import re
 import reprlib
 import tokenize
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -792,7 +793,10 @@ class _WhereParser:
 
     def parse(self) -> Node:
         try:
-            tree = ast.parse(self.source, mode="eval")
+            with warnings.catch_warnings():  # '\.' in a pattern literal: kept, not a warning
+                warnings.simplefilter("ignore", SyntaxWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                tree = ast.parse(self.source, mode="eval")
         except (SyntaxError, tokenize.TokenError, ValueError) as exc:
             reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
             raise InvalidFilterError(

@@ -431,6 +431,7 @@ def test_deep_cyclic_and_hand_built_filters_get_the_library_error() -> None:
     [
         ("industry.str.contains('a.b')", {"$regex": "a.b"}),
         ("industry.str.contains('a.b', regex=False)", {"$regex": r"a\.b"}),
+        (r"industry.str.contains('a\.b')", {"$regex": r"a\.b"}),  # no invalid-escape warning
         ("industry.str.contains('a.b', True, 0, None, False)", {"$regex": r"a\.b"}),
         ("industry.str.contains('ab', case=False)", {"$regex": "(?i)ab"}),
         ("industry.str.contains('ab', False)", {"$regex": "(?i)ab"}),
