@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -42,12 +43,14 @@ def _catalog_search(args: argparse.Namespace) -> int:
         print(f"No catalog entry matches {' '.join(args.text)!r}.")
         return 1
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-        print(hits[["object", "slug", "type", "label", "periods"]].to_string(index=False))
+        shown = _printable(hits[["object", "slug", "type", "label", "periods"]])
+        print(shown.to_string(index=False))
     return 0
 
 
 def _catalog_describe(args: argparse.Namespace) -> int:
-    print(catalog.describe(args.slug, args.object))
+    text = str(catalog.describe(args.slug, args.object))
+    print("\n".join(_visible(line) for line in text.splitlines()))
     return 0
 
 
@@ -66,30 +69,65 @@ def _client(args: argparse.Namespace) -> Iterator[Any]:
         yield client
 
 
-def _sort_from_payload(items: Any) -> list[tuple[Any, str]]:
+_PAYLOAD_KEYS = ("object", "columns", "filter", "sort")
+_SORT_SHAPE = '[{"attribute": {"slug": ..., "variation_id": ...}, "direction": "asc"|"desc"}]'
+
+
+def _sort_from_payload(items: Any, source: str) -> list[tuple[Any, str]]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise CommandError(f"{source}: 'sort' must be a list like {_SORT_SHAPE}")
     sort = []
-    for item in items or []:
-        attribute = item.get("attribute", {})
-        spec: Any = attribute.get("slug")
+    for item in items:
+        attribute = item.get("attribute") if isinstance(item, dict) else None
+        direction = item.get("direction", "asc") if isinstance(item, dict) else None
+        if (
+            not isinstance(attribute, dict)
+            or not isinstance(attribute.get("slug"), str)
+            or not isinstance(attribute.get("variation_id", ""), str | None)
+            or set(attribute) - {"slug", "variation_id"}
+            or set(item) - {"attribute", "direction"}
+            or direction not in ("asc", "desc")
+        ):
+            raise CommandError(f"{source}: each 'sort' item must look like {_SORT_SHAPE}")
+        spec: Any = attribute["slug"]
         if attribute.get("variation_id"):
             spec = {"slug": attribute["slug"], "variation_id": attribute["variation_id"]}
-        sort.append((spec, item.get("direction", "asc")))
+        sort.append((spec, direction))
     return sort
+
+
+def _read_payload(source: str) -> dict[str, Any]:
+    """The payload file as a dict of the keys the export takes, or a one-line error."""
+    try:
+        payload = json.loads(Path(source).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise CommandError(f"cannot read the payload file {source}: {reason}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("object"), str):
+        raise CommandError(f"{source} must be a JSON object with 'object' (a string) and 'columns'")
+    unknown = sorted(set(payload) - set(_PAYLOAD_KEYS))
+    if unknown:
+        raise CommandError(
+            f"{source} has keys bspandas does not send ({', '.join(unknown)}); "
+            f"a payload holds {', '.join(_PAYLOAD_KEYS)}"
+        )
+    if not isinstance(payload.get("columns"), list) or not payload["columns"]:
+        raise CommandError(f"{source}: 'columns' must be a non-empty list of column specs")
+    if not isinstance(payload.get("filter", {}), dict):
+        raise CommandError(f"{source}: 'filter' must be a JSON object (the API's filter)")
+    return payload
 
 
 def _query_from_args(args: argparse.Namespace) -> Any:
     from bspandas.query import Query
 
     if args.payload:
-        try:
-            payload = json.loads(Path(args.payload).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"cannot read the payload file {args.payload}: {exc}") from None
-        if not isinstance(payload, dict) or "object" not in payload:
-            raise CommandError(f"{args.payload} must be a JSON object with 'object' and 'columns'")
+        payload = _read_payload(args.payload)
         if args.object and args.object != payload["object"]:
             raise CommandError(f"the payload is for {payload['object']!r}, not {args.object!r}")
-        sort = _sort_from_payload(payload.get("sort"))
+        sort = _sort_from_payload(payload.get("sort"), args.payload)
         return Query(
             payload["object"],
             payload.get("columns"),
@@ -142,11 +180,38 @@ def _read(args: argparse.Namespace) -> pd.DataFrame:
     return frame
 
 
+def _visible(text: str) -> str:
+    """Control and format characters (escape sequences, CR, bidi overrides) spelled out, so
+    printed data cannot move the cursor, recolour or rewrite a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def _printable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a frame for printing: every text cell and label through :func:`_visible`."""
+    out = frame.rename(columns=lambda c: _visible(c) if isinstance(c, str) else c)
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_datetime64_any_dtype(
+            column.dtype
+        ):
+            continue
+        values = column.astype(object)
+        hidden = values.map(lambda v: isinstance(v, str) and not v.isprintable()).astype(bool)
+        if hidden.any():
+            values[hidden] = [_visible(v) for v in values[hidden]]
+            out.isetitem(position, values.to_numpy())
+    return out
+
+
 def _query(args: argparse.Namespace) -> int:
     frame = _read(args)
     if args.dry_run:
         return 0
-    shown = frame.head(args.limit)
+    shown = _printable(frame.head(args.limit))
     with pd.option_context(
         "display.max_columns", None, "display.width", 200, "display.max_colwidth", 40
     ):
@@ -156,19 +221,101 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
+#: A cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _output_format(output: Path, fmt: str | None, force: bool) -> str:
+    """The format to write, after checking the path: one line of error, nothing read yet."""
+    suffix = output.suffix.lower()
+    known = ", ".join(_SUFFIXES)
+    if suffix in _SPREADSHEETS:
+        raise CommandError(
+            f"cannot write {output}: bspandas writes no spreadsheet files; use one of {known} "
+            "(a spreadsheet opens the .csv)"
+        )
+    if fmt is None:
+        if suffix not in _SUFFIXES:
+            raise CommandError(
+                f"cannot tell the format of {output} from its suffix: use one of {known}, "
+                "or give --format csv|parquet"
+            )
+        fmt = _SUFFIXES[suffix]
+    if output.is_dir():
+        raise CommandError(f"cannot write {output}: it is a folder; name a file inside it")
+    if not output.parent.is_dir():
+        raise CommandError(f"cannot write {output}: the folder {output.parent} does not exist")
+    if (output.exists() or output.is_symlink()) and not force:
+        raise CommandError(f"{output} exists: pass --force to overwrite it")
+    return fmt
+
+
+def _neutralised(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells (and labels) a spreadsheet would run as formulas get a leading ``'``.
+
+    Numbers, dates and booleans are left alone (``-5`` stays a number); only the cells
+    that change are rewritten, so the rest of the file is what ``to_csv`` writes anyway.
+    """
+    out = frame.rename(columns=lambda c: _neutralised(c) if isinstance(c, str) else c)
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        dtype = column.dtype
+        if (
+            pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype)
+            or pd.api.types.is_timedelta64_dtype(dtype)
+        ):
+            continue
+        values = column.astype(object)
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+        risky = risky.astype(bool)
+        if risky.any():
+            values[risky] = [_neutralised(v) for v in values[risky]]
+            out.isetitem(position, values.to_numpy())
+    return out
+
+
+def _write(frame: pd.DataFrame, output: Path, fmt: str, *, force: bool, raw: bool) -> None:
+    """Write the file; without ``force`` it is created exclusively (never overwritten)."""
+    mode = "wb" if force else "xb"
+    try:
+        with open(output, mode) as handle:
+            try:
+                if fmt == "parquet":
+                    frame.to_parquet(handle, index=False)
+                else:
+                    data = frame if raw else _csv_safe(frame)
+                    # CRLF rows (RFC 4180): a cell holding a lone CR is then quoted too
+                    with io.TextIOWrapper(handle, encoding="utf-8", newline="") as text:
+                        data.to_csv(text, index=False, lineterminator="\r\n")
+            except BaseException:
+                handle.close()
+                output.unlink(missing_ok=True)  # the partial file is ours: do not leave it
+                raise
+    except FileExistsError:
+        raise CommandError(f"{output} exists: pass --force to overwrite it") from None
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot write {output}: {exc}") from None
+
+
 def _export(args: argparse.Namespace) -> int:
     output = Path(args.output)
-    fmt = args.format or {".parquet": "parquet", ".pq": "parquet"}.get(output.suffix.lower(), "csv")
-    if fmt not in ("csv", "parquet"):
-        raise CommandError(f"unknown format {fmt!r}: use csv or parquet")
+    fmt = args.format
+    if not args.dry_run:
+        fmt = _output_format(output, args.format, args.force)
     frame = _read(args)
-    if args.dry_run:
+    if args.dry_run or fmt is None:
         return 0
-    if fmt == "parquet":
-        frame.to_parquet(output, index=False)
-    else:
-        frame.to_csv(output, index=False)
-    print(f"wrote {len(frame)} rows x {frame.shape[1]} columns to {output} ({fmt})")
+    _write(frame, output, fmt, force=args.force, raw=args.raw)
+    print(f"wrote {len(frame)} rows x {frame.shape[1]} columns to {_visible(str(output))} ({fmt})")
     return 0
 
 
@@ -336,6 +483,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_read_options(export)
     export.add_argument("-o", "--output", help="file to write (.csv or .parquet)")
     export.add_argument("--format", choices=("csv", "parquet"), help="default: from the suffix")
+    export.add_argument("--force", action="store_true", help="overwrite an existing file")
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSV: keep cells starting with = + - @ as they are (by default they get a "
+        "leading ' so a spreadsheet does not run them as formulas)",
+    )
     export.set_defaults(func=_export)
     _add_dataset_commands(commands, export)
     return parser
@@ -349,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except (BackstoryError, CommandError) as exc:
         text = str(exc) if isinstance(exc, CommandError) else describe_failure(exc)
-        print(f"bspandas: {' '.join(text.split())}", file=sys.stderr)
+        print(f"bspandas: {_visible(' '.join(text.split()))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

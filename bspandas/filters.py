@@ -26,6 +26,7 @@ import io
 import math
 import os
 import re
+import reprlib
 import sys
 import tokenize
 import warnings
@@ -101,6 +102,55 @@ _EPOCH = pd.Timestamp(0, tz="UTC")
 # Families whose missing values compare as unknown in DataFrame.query (nullable NA): their
 # where-string ``!=`` and negations keep no missing value. Text compares like a value.
 _KLEENE = frozenset({"number", "boolean", "time"})
+#: How many levels of ``$and``/``$or``/``not`` a filter may nest (dicts and ``where=``).
+MAX_DEPTH = 64
+#: The most values one ``$in``/``$nin`` takes (far above what the API accepts in one request).
+MAX_VALUES = 10_000_000
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+
+
+def _show(value: Any) -> str:
+    """A short one-line repr for error messages (bounded depth and length, never a
+    RecursionError); arrays are described by their type and length."""
+    arrays = (pd.DataFrame, pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)
+    if isinstance(value, arrays):
+        return f"a {type(value).__name__} of {len(value)}"
+    try:
+        text = " ".join(_SHORT.repr(value).split())
+    except Exception:  # a hostile __repr__
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_shape(raw: Any, op: str, name: str) -> None:
+    """Refuse an operand nested deeper than any valid one (a value, a list of values, a
+    ``{"$ref": ...}``) or longer than :data:`MAX_VALUES`, before anything walks it."""
+    size = len(raw) if isinstance(raw, Sequence | np.ndarray | pd.Series | pd.Index) else 0
+    if not isinstance(raw, str | bytes) and size > MAX_VALUES:
+        raise InvalidFilterError(
+            f"{op} on {name} got {size:,} values; at most {MAX_VALUES:,} are taken. Split "
+            "the read into several queries."
+        )
+    stack: list[tuple[Any, int]] = [(raw, 0)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, str | bytes) or not isinstance(
+            current, Mapping | list | tuple | set | frozenset
+        ):
+            continue
+        if level >= 2:
+            raise InvalidFilterError(
+                f"{op} on {name} takes a value or a list of values, got a nested "
+                f"{type(current).__name__}: {_show(raw)}."
+            )
+        if len(current) > MAX_VALUES:
+            raise InvalidFilterError(
+                f"{op} on {name} got {len(current):,} values; at most {MAX_VALUES:,} are "
+                "taken. Split the read into several queries."
+            )
+        items = current.values() if isinstance(current, Mapping) else current
+        stack.extend((item, level + 1) for item in items)
 
 
 # -- the tree -----------------------------------------------------------------------------
@@ -499,22 +549,13 @@ def _is_missing(value: Any) -> bool:
     return bool(pd.isna(value))
 
 
-def _short(value: Any) -> str:
-    """A one-line description of a value for an error message."""
-    arrays = (pd.DataFrame, pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)
-    if isinstance(value, arrays):
-        return f"a {type(value).__name__} of {len(value)}"
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _as_values(found: Any) -> Any:
     """An ``@name`` value as the parser takes it: array-likes (lists, tuples, sets, numpy
     arrays, ``Index``, ``Series``, pandas arrays such as ``Series.unique()`` results) become
     a list of scalars, scalars stay as they are."""
     if isinstance(found, pd.DataFrame | Mapping):
         raise InvalidFilterError(
-            f"expected a value or a list of values, got {_short(found)}; pass a column "
+            f"expected a value or a list of values, got {_show(found)}; pass a column "
             "(frame['name']) or a list"
         )
     if isinstance(found, set | frozenset):
@@ -540,14 +581,14 @@ _ISO = re.compile(
 
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
     if isinstance(value, bool):
-        raise InvalidFilterError(f"{name} is a date; got the boolean {_short(value)}.")
+        raise InvalidFilterError(f"{name} is a date; got the boolean {_show(value)}.")
     try:
         if isinstance(value, int | np.integer) and not isinstance(value, bool):
             stamp = pd.Timestamp(int(value), unit="ms", tz="UTC")
         elif isinstance(value, str):
             if not _ISO.match(value.strip()):
                 raise InvalidFilterError(
-                    f"{name}: {_short(value)} is not an ISO 8601 date or time. Write "
+                    f"{name}: {_show(value)} is not an ISO 8601 date or time. Write "
                     "'2026-01-02' or '2026-01-02T14:00:00Z' (a form like '01/02/2026' is "
                     "ambiguous: the 1st of February or the 2nd of January?)."
                 )
@@ -561,10 +602,10 @@ def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
     except (TypeError, ValueError) as exc:
         raise InvalidFilterError(
             f"{name} is a date: use a date, a datetime, an ISO string like '2026-01-31' or epoch "
-            f"milliseconds, got {_short(value)}."
+            f"milliseconds, got {_show(value)}."
         ) from exc
     if pd.isna(stamp):
-        raise InvalidFilterError(f"{name}: {_short(value)} is not a date.")
+        raise InvalidFilterError(f"{name}: {_show(value)} is not a date.")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -576,26 +617,26 @@ def _check_value(value: Any, part: Part, metric: Metric, name: str) -> Any:
         if isinstance(value, bool | np.bool_):
             return bool(value)
         raise InvalidFilterError(
-            f"{name} is a boolean: compare it with True or False, got {_short(value)}."
+            f"{name} is a boolean: compare it with True or False, got {_show(value)}."
         )
     if family == "number":
         if part.type == "duration" and isinstance(value, dt.timedelta | pd.Timedelta):
             return pd.Timedelta(value).total_seconds()
         if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
             raise InvalidFilterError(
-                f"{name} is a {part.type}: compare it with a number, got {_short(value)}."
+                f"{name} is a {part.type}: compare it with a number, got {_show(value)}."
             )
         number = value.item() if isinstance(value, np.generic) else value
         if isinstance(number, float) and not math.isfinite(number):
-            raise InvalidFilterError(f"{name}: {_short(value)} is not a finite number.")
+            raise InvalidFilterError(f"{name}: {_show(value)} is not a finite number.")
         if part.type == "internal_id":
             if isinstance(number, float) and not number.is_integer():
-                raise InvalidFilterError(f"{name} is an integer id, got {_short(value)}.")
+                raise InvalidFilterError(f"{name} is an integer id, got {_show(value)}.")
             return int(number)
         return number
     if isinstance(value, str):
         return value
-    raise InvalidFilterError(f"{name} is text: compare it with a string, got {_short(value)}.")
+    raise InvalidFilterError(f"{name} is text: compare it with a string, got {_show(value)}.")
 
 
 def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
@@ -627,6 +668,7 @@ def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
             raise InvalidFilterError(
                 f"{op} does not apply to {name} ({part.type}). Use: {allowed}."
             )
+        _check_shape(raw, op, name)
         checked.append((op, _check_operand(op, raw, part, column.metric, name)))
     return Condition(column, part, tuple(checked))
 
@@ -634,7 +676,7 @@ def _make_condition(target: Any, ops: Mapping[str, Any], obj: str) -> Condition:
 def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> Any:
     if op == "$exists":
         if not isinstance(raw, bool):
-            raise InvalidFilterError(f"$exists on {name} takes True or False, got {_short(raw)}.")
+            raise InvalidFilterError(f"$exists on {name} takes True or False, got {_show(raw)}.")
         return raw
     if op in ("$in", "$nin"):
         if isinstance(raw, str | bytes) or not isinstance(
@@ -647,19 +689,19 @@ def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> 
             | pd.Index
             | pd.api.extensions.ExtensionArray,
         ):
-            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {_short(raw)}.")
+            raise InvalidFilterError(f"{op} on {name} takes a list of values, got {_show(raw)}.")
         values = list(raw)
         if not values:
             raise InvalidFilterError(f"{op} on {name} got an empty list; it would match nothing.")
         return [_check_value(v, part, metric, name) for v in values]
     if op == "$regex":
         if not isinstance(raw, str):
-            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {_short(raw)}.")
+            raise InvalidFilterError(f"$regex on {name} takes a pattern string, got {_show(raw)}.")
         try:
             re.compile(raw)
         except re.error as exc:
             raise InvalidFilterError(
-                f"$regex on {name}: {_short(raw)} is not a regular expression ({exc})."
+                f"$regex on {name}: {_show(raw)} is not a regular expression ({exc})."
             ) from exc
         return raw
     if op == "$within":
@@ -670,7 +712,7 @@ def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> 
         if pid not in _WITHIN_REFS:
             known = ", ".join(p for p in _WITHIN_REFS)
             raise InvalidFilterError(
-                f"$within on {name} takes a period ({known}), got {_short(raw)}."
+                f"$within on {name} takes a period ({known}), got {_show(raw)}."
             )
         return pid
     return _check_value(raw, part, metric, name)
@@ -690,7 +732,7 @@ def _attribute(target: Any, obj: str) -> tuple[Column, Part]:
     except ValueError as exc:
         if isinstance(exc, QueryError):
             raise
-        raise InvalidFilterError(f"Cannot read the filter attribute {target!r}.") from exc
+        raise InvalidFilterError(f"Cannot read the filter attribute {_show(target)}.") from exc
     parts = column.metric.parts
     part = next((p for p in parts if p.suffix == "_id"), parts[0])
     return column, part
@@ -704,8 +746,30 @@ def _bare(metric: Metric, obj: str) -> Column:
 # -- simplification: one clause per attribute ------------------------------------------------
 
 
+def _members(values: list[Any]) -> set[Any] | list[Any]:
+    """A container for fast membership tests (a set; the list itself when unhashable)."""
+    try:
+        return set(values)
+    except TypeError:
+        return values
+
+
 def _union(first: list[Any], second: list[Any]) -> list[Any]:
-    return first + [v for v in second if v not in first]
+    """``first`` then the values of ``second`` it lacks, in linear time."""
+    seen = _members(first)
+    extra: list[Any] = []
+    for value in second:
+        if value not in seen:
+            extra.append(value)
+            if isinstance(seen, set):
+                seen.add(value)
+    return first + extra
+
+
+def _intersection(first: list[Any], second: list[Any]) -> list[Any]:
+    """The values of ``first`` also in ``second`` (in ``first``'s order), in linear time."""
+    other = _members(second)
+    return [v for v in first if v in other]
 
 
 def _merge_ops(a: Condition, b: Condition) -> Condition | None:
@@ -721,8 +785,8 @@ def _merge_ops(a: Condition, b: Condition) -> Condition | None:
             ops[op] = max(ops[op], value)
         elif op in ("$lt", "$lte"):
             ops[op] = min(ops[op], value)
-        elif op == "$in" and any(v in value for v in ops[op]):
-            ops[op] = [v for v in ops[op] if v in value]
+        elif op == "$in" and (common := _intersection(ops[op], value)):
+            ops[op] = common
         elif op == "$ne" and "$nin" in _BY_TYPE[_FAMILY[a.part.type]]:
             ops["$nin"] = _union(ops.get("$nin", []), [ops.pop("$ne"), value])
         elif op == "$nin":
@@ -768,33 +832,46 @@ def simplify(node: Node) -> Node:
 # -- reading the API dict and the simple dict ---------------------------------------------------
 
 
-def _from_mapping(spec: Mapping[str, Any], obj: str) -> Node:
+def _from_mapping(spec: Mapping[str, Any], obj: str, depth: int = 0) -> Node:
     if not spec:
         raise InvalidFilterError("An empty filter dict: pass None for no filter.")
     if "attribute" in spec or "clause" in spec:
         if set(spec) != {"attribute", "clause"}:
             raise InvalidFilterError(
-                f"A filter leaf needs exactly 'attribute' and 'clause', got keys {sorted(spec)}."
+                "A filter leaf needs exactly 'attribute' and 'clause', got keys "
+                f"{sorted(map(str, spec))}."
             )
         attribute, clause = spec["attribute"], spec["clause"]
         if isinstance(attribute, str):
             attribute = {"slug": attribute}  # the API answers 500 to a bare string
-        if not isinstance(attribute, Mapping) or not isinstance(clause, Mapping):
+        if (
+            not isinstance(attribute, Mapping)
+            or not isinstance(clause, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in attribute.items())
+        ):
             raise InvalidFilterError(
                 "'attribute' must be {'slug': ...} and 'clause' a dict of operators, "
-                f"got {dict(spec)!r}."
+                f"got {_show(dict(spec))}."
             )
         return _make_condition(dict(attribute), clause, obj)
     nodes: list[Node] = []
     for key, value in spec.items():
         if key in ("$and", "$or"):
             if isinstance(value, Mapping) or not isinstance(value, Sequence) or not value:
-                raise InvalidFilterError(f"{key} takes a non-empty list of filters, got {value!r}.")
-            items = [_from_any(v, obj) for v in value]
+                raise InvalidFilterError(
+                    f"{key} takes a non-empty list of filters, got {_show(value)}."
+                )
+            items = [_from_any(v, obj, depth + 1) for v in value]
             nodes.append(AllOf(tuple(items)) if key == "$and" else AnyOf(tuple(items)))
+        elif not isinstance(key, str):
+            raise InvalidFilterError(f"Filter keys are column names or $and/$or, got {_show(key)}.")
         elif key.startswith("$"):
-            raise InvalidFilterError(f"Unknown logical operator {key!r}; use $and or $or.")
-        elif isinstance(value, Mapping) and value and all(k.startswith("$") for k in value):
+            raise InvalidFilterError(f"Unknown logical operator {_show(key)}; use $and or $or.")
+        elif (
+            isinstance(value, Mapping)
+            and value
+            and all(isinstance(k, str) and k.startswith("$") for k in value)
+        ):
             nodes.append(_make_condition(key, value, obj))
         elif isinstance(value, list | tuple | set | frozenset):
             nodes.append(_make_condition(key, {"$in": list(value)}, obj))
@@ -805,16 +882,67 @@ def _from_mapping(spec: Mapping[str, Any], obj: str) -> Node:
     return nodes[0] if len(nodes) == 1 else AllOf(tuple(nodes))
 
 
-def _from_any(spec: Any, obj: str) -> Node:
+def _too_deep(spelling: str) -> InvalidFilterError:
+    return InvalidFilterError(
+        f"The {spelling} nests $and/$or/not more than {MAX_DEPTH} levels deep, the limit "
+        "bspandas sets (deeper trees exhaust the stack). Flatten it: one $and/$or takes "
+        "any number of conditions, and 'column in [...]' replaces a chain of == ... or."
+    )
+
+
+def _check_tree(node: Node, depth: int) -> None:
+    """Refuse a hand-built tree that is too deep or holds something other than nodes
+    (checked without recursion, so a cyclic or very deep input cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(node, depth)]
+    while stack:
+        current, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise _too_deep("filter")
+        if isinstance(current, Condition):
+            if (
+                not isinstance(current.column, Column)
+                or not isinstance(current.part, Part)
+                or not isinstance(current.ops, tuple)
+                or not current.ops
+                or not all(
+                    isinstance(pair, tuple) and len(pair) == 2 and pair[0] in OPERATORS
+                    for pair in current.ops
+                )
+            ):
+                raise InvalidFilterError(
+                    f"A hand-built Condition must hold a Column, a Part and (operator, value) "
+                    f"pairs, got {_show(current)}. Build filters from dicts or where= strings."
+                )
+        elif isinstance(current, AllOf | AnyOf):
+            children = current.children
+            if not isinstance(children, tuple | list) or not children:
+                raise InvalidFilterError(
+                    f"{type(current).__name__} takes a non-empty tuple of filter nodes, "
+                    f"got {_show(children)}."
+                )
+            stack.extend((child, level + 1) for child in children)
+        else:
+            raise InvalidFilterError(
+                f"A filter node must be a Condition, AllOf or AnyOf, got {_show(current)}."
+            )
+
+
+def _from_any(spec: Any, obj: str, depth: int = 0) -> Node:
+    if depth > MAX_DEPTH:
+        raise _too_deep("filter dict")
     if isinstance(spec, Condition | AllOf | AnyOf):
+        _check_tree(spec, depth)
         return spec
     if isinstance(spec, Mapping):
-        return _from_mapping(spec, obj)
-    raise InvalidFilterError(f"A filter must be a dict, got {spec!r}.")
+        return _from_mapping(spec, obj, depth)
+    raise InvalidFilterError(f"A filter must be a dict, got {_show(spec)}.")
 
 
 def parse_filter(spec: Any, obj: str, *, variables: Mapping[str, Any] | None = None) -> Node:
-    """Read a filter given as an API dict, a simple dict or a ``where=`` string."""
+    """Read a filter given as an API dict, a simple dict or a ``where=`` string.
+
+    ``$and``/``$or``/``not`` may nest at most :data:`MAX_DEPTH` levels deep.
+    """
     if isinstance(spec, str):
         return parse_where(spec, obj, variables=variables)
     return simplify(_from_any(spec, obj))
@@ -834,6 +962,36 @@ _COMPARE = {
     ast.NotIn: "$nin",
 }
 _FLIP = {"$gt": "$lt", "$gte": "$lte", "$lt": "$gt", "$lte": "$gte", "$eq": "$eq", "$ne": "$ne"}
+_REQUIRED = object()
+#: pandas' parameters of the supported string methods, in order, with their defaults.
+_STR_METHODS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "contains": (("pat", _REQUIRED), ("case", True), ("flags", 0), ("na", None), ("regex", True)),
+    "match": (("pat", _REQUIRED), ("case", True), ("flags", 0), ("na", None)),
+    "fullmatch": (("pat", _REQUIRED), ("case", True), ("flags", 0), ("na", None)),
+    "startswith": (("pat", _REQUIRED), ("na", None)),
+    "endswith": (("pat", _REQUIRED), ("na", None)),
+}
+#: ``Series.between(left, right, inclusive=...)`` as two operators.
+_BETWEEN = {
+    "both": ("$gte", "$lte"),
+    "neither": ("$gt", "$lt"),
+    "left": ("$gte", "$lt"),
+    "right": ("$gt", "$lte"),
+}
+
+
+def _chain(expr: ast.BinOp, kind: type) -> list[ast.expr]:
+    """The operands of ``a & b & c`` (one operator throughout), left to right, without
+    recursion (the parser nests the chain one level per operator)."""
+    operands: list[ast.expr] = []
+    stack: list[ast.expr] = [expr]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp) and type(current.op) is kind:
+            stack.extend((current.right, current.left))
+        else:
+            operands.append(current)
+    return operands
 
 
 def _replace_locals(text: str) -> str:
@@ -872,23 +1030,32 @@ class _WhereParser:
 
     def parse(self) -> Node:
         try:
-            tree = ast.parse(self.source, mode="eval")
-        except (SyntaxError, tokenize.TokenError) as exc:
+            with warnings.catch_warnings():  # '\.' in a pattern literal: kept, not a warning
+                warnings.simplefilter("ignore", SyntaxWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                tree = ast.parse(self.source, mode="eval")
+        except (SyntaxError, tokenize.TokenError, ValueError) as exc:
             reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
             raise InvalidFilterError(
                 f"where={self.text!r} is not a valid expression: {reason}."
             ) from None
-        return simplify(self.node(tree.body))
+        except (MemoryError, RecursionError):  # Python's parser gives up on deep nesting
+            raise _too_deep("where= string") from None
+        return simplify(self.node(tree.body, 0))
 
-    def node(self, expr: ast.expr) -> Node:
+    def node(self, expr: ast.expr, depth: int) -> Node:
+        if depth > MAX_DEPTH:
+            raise _too_deep("where= string")
         if isinstance(expr, ast.BoolOp):
-            children = tuple(self.node(v) for v in expr.values)
+            children = tuple(self.node(v, depth + 1) for v in expr.values)
             return AllOf(children) if isinstance(expr.op, ast.And) else AnyOf(children)
         if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not | ast.Invert):
-            return self.node(expr.operand).negate()
+            return self.node(expr.operand, depth + 1).negate()
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitAnd | ast.BitOr):
-            children = (self.node(expr.left), self.node(expr.right))
-            return AllOf(children) if isinstance(expr.op, ast.BitAnd) else AnyOf(children)
+            kind = type(expr.op)
+            operands = _chain(expr, kind)  # a & b & c is one level, not len - 1
+            children = tuple(self.node(operand, depth + 1) for operand in operands)
+            return AllOf(children) if kind is ast.BitAnd else AnyOf(children)
         if isinstance(expr, ast.Compare):
             return self.compare(expr)
         if isinstance(expr, ast.Call):
@@ -963,48 +1130,128 @@ class _WhereParser:
             raise self.fail(expr, "Only column methods can be called")
         method = func.attr
         target = func.value
+        if any(k.arg is None for k in expr.keywords):
+            raise self.fail(expr, "**keywords cannot be read: pass each argument by name")
+        args = [self.value(a) for a in expr.args]
+        kwargs = {str(k.arg): self.value(k.value) for k in expr.keywords}
+        if len(kwargs) < len(expr.keywords):
+            raise self.fail(expr, "An argument is given twice by name")
         if isinstance(target, ast.Attribute) and target.attr == "str":
             name = self.column_name(target.value)
-            args = [self.value(a) for a in expr.args]
-            kwargs = {k.arg: self.value(k.value) for k in expr.keywords if k.arg}
-            if name is None or not args or not isinstance(args[0], str):
+            if name is None or method not in _STR_METHODS:
+                if name is not None:
+                    raise self.fail(expr, f"Unsupported string method .str.{method}")
                 raise self.fail(expr, f"Use column.str.{method}('text')")
-            text = args[0]
-            literal = method != "contains" or kwargs.get("regex", True) is False
-            pattern = re.escape(text) if literal else text
-            if kwargs.get("case") is False:
-                pattern = f"(?i){pattern}"
-            patterns = {
-                "contains": pattern,
-                "startswith": f"^{re.escape(text)}",
-                "endswith": f"{re.escape(text)}$",
-                "match": f"^{text}",
-                "fullmatch": f"^(?:{text})$",
-            }
-            if method not in patterns:
-                raise self.fail(expr, f"Unsupported string method .str.{method}")
-            return self.condition(expr, name, {"$regex": patterns[method]})
+            bound = self.bind(expr, f".str.{method}", _STR_METHODS[method], args, kwargs)
+            return self.string_match(expr, name, method, bound)
         name = self.column_name(target)
         if name is None:
             raise self.fail(expr, "Only column methods can be called")
-        args = [self.value(a) for a in expr.args]
-        if method in ("isna", "isnull", "notna", "notnull") and not args:
+        if method in ("isna", "isnull", "notna", "notnull"):
+            self.bind(expr, f".{method}", (), args, kwargs)
             return self.condition(expr, name, {"$exists": method.startswith("not")})
-        if method == "isin" and len(args) == 1:
-            return self.comparison(expr, name, "$in", args[0])
-        if method == "between" and len(args) == 2:
-            return self.condition(expr, name, {"$gte": args[0], "$lte": args[1]})
-        if method == "within" and len(args) == 1:
-            return self.condition(expr, name, {"$within": args[0]})
+        if method == "isin":
+            bound = self.bind(expr, ".isin", (("values", _REQUIRED),), args, kwargs)
+            return self.comparison(expr, name, "$in", bound["values"])
+        if method == "between":
+            params = (("left", _REQUIRED), ("right", _REQUIRED), ("inclusive", "both"))
+            bound = self.bind(expr, ".between", params, args, kwargs)
+            ops = _BETWEEN.get(bound["inclusive"]) if isinstance(bound["inclusive"], str) else None
+            if ops is None:
+                raise self.fail(
+                    expr,
+                    f"inclusive={bound['inclusive']!r}: use 'both', 'neither', 'left' or 'right'",
+                )
+            return self.condition(expr, name, {ops[0]: bound["left"], ops[1]: bound["right"]})
+        if method == "within":
+            bound = self.bind(expr, ".within", (("period", _REQUIRED),), args, kwargs)
+            return self.condition(expr, name, {"$within": bound["period"]})
         raise self.fail(expr, f"Unsupported method .{method}()")
 
-    def value(self, expr: ast.expr) -> Any:
+    def bind(
+        self,
+        expr: ast.Call,
+        method: str,
+        params: tuple[tuple[str, Any], ...],
+        args: list[Any],
+        kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Arguments bound to pandas' parameters (positional or by name), as pandas binds
+        them; an argument bspandas cannot honour is an error, never dropped."""
+        names = [p for p, _ in params]
+        signature = f"{method}({', '.join(names)})"
+        if len(args) > len(params):
+            raise self.fail(expr, f"{method}() takes at most {len(params)} arguments: {signature}")
+        bound = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise self.fail(
+                    expr, f"{method}() has no argument {key}= that bspandas can send: {signature}"
+                )
+            if key in bound:
+                raise self.fail(expr, f"{method}() got {key} twice")
+            bound[key] = value
+        for key, default in params:
+            if key not in bound:
+                if default is _REQUIRED:
+                    raise self.fail(expr, f"{method}() needs {key}: {signature}")
+                bound[key] = default
+        return bound
+
+    def string_match(self, expr: ast.Call, name: str, method: str, bound: dict[str, Any]) -> Node:
+        """``column.str.<method>(...)`` as one ``$regex`` (RE2 syntax, unanchored search),
+        with every pandas argument honoured: ``case``/``flags`` (only ``re.IGNORECASE``),
+        ``regex``, and ``na`` (``True``: missing values match too)."""
+        pat = bound["pat"]
+        if method in ("startswith", "endswith") and isinstance(pat, list):
+            if not pat or not all(isinstance(p, str) for p in pat):
+                raise self.fail(expr, f"Use column.str.{method}('text') or a tuple of texts")
+            text = "|".join(re.escape(p) for p in pat)
+            pattern = f"^(?:{text})" if method == "startswith" else f"(?:{text})$"
+        elif not isinstance(pat, str):
+            raise self.fail(expr, f"Use column.str.{method}('text')")
+        elif method == "startswith":
+            pattern = f"^{re.escape(pat)}"
+        elif method == "endswith":
+            pattern = f"{re.escape(pat)}$"
+        else:
+            regex = bound.get("regex", True)
+            if not isinstance(regex, bool):
+                raise self.fail(expr, f"regex= takes True or False, got {regex!r}")
+            text = pat if regex else re.escape(pat)
+            pattern = {
+                "contains": text,
+                "match": f"^(?:{text})",
+                "fullmatch": f"^(?:{text})$",
+            }[method]
+        case, flags = bound.get("case", True), bound.get("flags", 0)
+        if not isinstance(case, bool):
+            raise self.fail(expr, f"case= takes True or False, got {case!r}")
+        if isinstance(flags, bool) or not isinstance(flags, int) or flags not in (0, re.I):
+            raise self.fail(
+                expr,
+                f"flags={flags!r} cannot be sent to the Query API: only 0 and re.IGNORECASE "
+                f"({int(re.I)}) can; or write the flag into the pattern",
+            )
+        if case is False or flags == re.I:
+            pattern = f"(?i){pattern}"
+        na = bound.get("na")
+        if na is not None and not isinstance(na, bool):
+            raise self.fail(expr, f"na= takes True, False or None, got {na!r}")
+        matched = self.condition(expr, name, {"$regex": pattern})
+        if na is True:  # pandas fills missing values with na: here they match
+            return AnyOf((matched, self.condition(expr, name, {"$exists": False})))
+        return matched
+
+    def value(self, expr: ast.expr, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise _too_deep("where= string")
         if isinstance(expr, ast.Constant):
             return expr.value
         if isinstance(expr, ast.List | ast.Tuple | ast.Set):
-            return [self.value(e) for e in expr.elts]
+            return [self.value(e, depth + 1) for e in expr.elts]
         if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub | ast.UAdd):
-            inner = self.value(expr.operand)
+            inner = self.value(expr.operand, depth + 1)
             if isinstance(inner, int | float) and not isinstance(inner, bool):
                 return -inner if isinstance(expr.op, ast.USub) else inner
         if isinstance(expr, ast.Name):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
 from bspandas.errors import InvalidColumnsError, QueryError
-from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter
+from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter, simplify
 
 __all__ = ["Query", "caller_variables"]
 
@@ -50,6 +50,29 @@ def _prune(node: Node) -> Node | None:
     if not remaining:
         return None
     return remaining[0] if len(remaining) == 1 else AllOf(remaining)
+
+
+#: Deeper than any valid column, sort or variations spec (``[(slug, [periods])]`` is 3).
+_MAX_SPEC_DEPTH = 4
+
+
+def _check_spec(value: Any, what: str) -> None:
+    """Refuse a spec nested deeper than any valid one before the catalog walks it (without
+    recursion: a cyclic or 10 000-deep list is an error, not a ``RecursionError``)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, str | bytes) or not isinstance(
+            current, Mapping | list | tuple | set | frozenset
+        ):
+            continue
+        if level >= _MAX_SPEC_DEPTH:
+            raise InvalidColumnsError(
+                f"{what}= is nested deeper than any valid spec ({_MAX_SPEC_DEPTH} levels): "
+                "give slugs, (slug, period) pairs, (slug, [periods]) or API dicts."
+            )
+        items = current.values() if isinstance(current, Mapping) else current
+        stack.extend((item, level + 1) for item in items)
 
 
 def _sort_item(spec: Any, obj: str) -> tuple[Column, Direction]:
@@ -90,6 +113,16 @@ class Query:
         variables: Mapping[str, Any] | None = None,
     ) -> None:
         self.object = store.check_object(object)
+        if variations is not None and not isinstance(variations, Mapping):
+            raise InvalidColumnsError(
+                f"variations= takes a dict {{slug: [periods]}}, got a {type(variations).__name__}."
+            )
+        for what, spec in (("columns", columns), ("sort", sort), ("variations", variations)):
+            _check_spec(spec, what)
+        if variables is not None and not isinstance(variables, Mapping):
+            raise TypeError(
+                f"variables= takes a dict of names for @name, got a {type(variables).__name__}."
+            )
         self.columns: list[Column] = resolve(columns, self.object, variations=variations)
         if not self.columns:
             raise InvalidColumnsError(
@@ -115,12 +148,9 @@ class Query:
             nodes.append(parse_filter(where, self.object, variables=variables))
         if filter is not None:
             nodes.append(parse_filter(filter, self.object))
+        # two checked trees: joined without a second depth check (each is within the bound)
         self.filter: Node | None = (
-            None
-            if not nodes
-            else nodes[0]
-            if len(nodes) == 1
-            else parse_filter(AllOf(tuple(nodes)), self.object)
+            None if not nodes else nodes[0] if len(nodes) == 1 else simplify(AllOf(tuple(nodes)))
         )
         self.sort: list[tuple[Column, Direction]] = self._sort(sort)
         self.server_filter: Node | None = None if self.filter is None else _prune(self.filter)

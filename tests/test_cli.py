@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from bspandas import cli
 from bspandas.cli import main
+from bspandas.sandbox import Sandbox, serve
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -149,3 +154,275 @@ def test_installed_script_serves_a_sandbox() -> None:
         if process.stdout is not None:
             process.stdout.close()
     assert process.returncode == 0
+
+
+# -- hostile data and hostile arguments ----------------------------------------------------------
+
+HOSTILE_TEXT = [
+    "=1+2",
+    "+SUM(A1:A9)",
+    "-2+3",
+    "@cmd|' /C calc'!A0",
+    "\tx",
+    "\rx",
+    '=HYPERLINK("http://x")',
+    "safe",
+    "",
+    None,
+    "'already quoted",
+    "a=b",
+    " =not first",
+    "\x1b[31mred",
+    "a\rb",
+    "\u202egnp.exe",
+    "line\nbreak",
+    "中文",
+]
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[Sandbox]:
+    """A small sandbox whose account names are hostile text and scores are negative numbers."""
+    with serve(seed=3, accounts=len(HOSTILE_TEXT), users=2, hourly_budget=0) as sb:
+        rows = sb.engine.rows("account")
+        names = (HOSTILE_TEXT * rows)[:rows]
+        sb.override("account", "ootb_account_name", names)
+        sb.override("account", "ootb_churn_risk_score", [-5.5 - i for i in range(rows)])
+        yield sb
+
+
+@pytest.fixture
+def on_hostile(hostile: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """Route ``--sandbox`` reads of the CLI to the hostile sandbox."""
+
+    @contextlib.contextmanager
+    def client(args: object) -> Iterator[object]:
+        with hostile.client() as c:
+            yield c
+
+    monkeypatch.setattr(cli, "_client", client)
+    hostile.clear_requests()
+    return hostile
+
+
+def _cells(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+EXPORT = [
+    "export", "account", "ootb_account_name", "ootb_churn_risk_score", "--sandbox", "--no-validate",
+]  # fmt: skip
+
+
+def test_csv_export_neutralises_formulas(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, on_hostile: Sandbox
+) -> None:
+    names = (HOSTILE_TEXT * 50)[: on_hostile.engine.rows("account")]
+    safe, raw = tmp_path / "safe.csv", tmp_path / "raw.csv"
+    assert run(capsys, *EXPORT, "-o", str(safe))[0] == 0
+    assert run(capsys, *EXPORT, "-o", str(raw), "--raw")[0] == 0
+    raw_rows, safe_rows = _cells(raw)[1:], _cells(safe)[1:]
+    assert [r[0] for r in raw_rows] == ["" if n is None else n for n in names]
+    expected = ["" if n is None else "'" + n if n.startswith(FORMULA) else n for n in names]
+    assert [r[0] for r in safe_rows] == expected
+    # numbers are not text: a negative score stays a number
+    assert [r[1] for r in safe_rows] == [r[1] for r in raw_rows]
+    assert all(float(r[1]) < 0 for r in safe_rows)
+    assert sum(n is not None and n.startswith(FORMULA) for n in names) >= 7
+
+
+def test_export_refuses_to_overwrite_without_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, on_hostile: Sandbox
+) -> None:
+    target = tmp_path / "deals.csv"
+    target.write_text("keep me")
+    code, _, err = run(capsys, *EXPORT, "-o", str(target))
+    assert (code, err.count("\n")) == (2, 1)
+    assert "exists: pass --force" in err
+    assert target.read_text() == "keep me"
+    assert on_hostile.count(endpoint="export") == 0  # refused before a request was spent
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "elsewhere.csv")  # a dangling link is not followed either
+    assert run(capsys, *EXPORT, "-o", str(link))[0] == 2
+    assert not (tmp_path / "elsewhere.csv").exists()
+    code, _, err = run(capsys, *EXPORT, "-o", str(target), "--force")
+    assert code == 0, err
+    assert _cells(target)[0] == ["ootb_account_name", "ootb_churn_risk_score"]
+
+
+BAD_OUTPUTS = [
+    ("x.xlsx", [], "no spreadsheet files; use one of .csv, .parquet, .pq"),
+    ("x.XLS", ["--format", "csv"], "no spreadsheet files"),
+    ("x.ods", [], "no spreadsheet files"),
+    ("x.txt", [], "give --format csv|parquet"),
+    ("noext", [], "from its suffix"),
+    ("missing/folder/x.csv", [], "does not exist"),
+    ("folder.csv", [], "it is a folder"),
+    ("file.csv/x.csv", [], "does not exist"),
+]
+
+
+@pytest.mark.parametrize(("name", "extra", "message"), BAD_OUTPUTS)
+def test_a_bad_output_path_is_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    on_hostile: Sandbox,
+    name: str,
+    extra: list[str],
+    message: str,
+) -> None:
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "file.csv").write_text("")
+    code, out, err = run(capsys, *EXPORT, "-o", str(tmp_path / name), *extra)
+    assert (code, out, err.count("\n")) == (2, "", 1)
+    assert err.startswith("bspandas: ")
+    assert message in err
+    assert "Traceback" not in err
+    assert on_hostile.count(endpoint="export") == 0
+
+
+def test_an_explicit_format_allows_any_other_suffix(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, on_hostile: Sandbox
+) -> None:
+    target = tmp_path / "x.txt"
+    code, _, err = run(capsys, *EXPORT, "-o", str(target), "--format", "parquet")
+    assert code == 0, err
+    assert len(pd.read_parquet(target)) == on_hostile.engine.rows("account")
+
+
+BAD_PAYLOADS: list[tuple[bytes | None, str]] = [
+    (b"not json", "cannot read the payload file"),
+    (b"\xff\xfe{}", "cannot read the payload file"),
+    (b"[" * 100_000 + b"]" * 100_000, "cannot read the payload file"),
+    (b"[]", "must be a JSON object"),
+    (b'{"object": 5, "columns": ["x"]}', "must be a JSON object"),
+    (b'{"columns": ["industry"]}', "must be a JSON object"),
+    (b'{"object": "account"}', "'columns' must be a non-empty list"),
+    (b'{"object": "account", "columns": {"a": 1}}', "'columns' must be a non-empty list"),
+    (b'{"object": "account", "columns": []}', "'columns' must be a non-empty list"),
+    (b'{"object": "account", "columns": ["industry"], "limit": 5}', "does not send (limit)"),
+    (b'{"object": "account", "columns": ["industry"], "filter": [1]}', "'filter' must be"),
+    (b'{"object": "account", "columns": ["industry"], "sort": "industry"}', "'sort' must be"),
+    (b'{"object": "account", "columns": ["industry"], "sort": [5]}', "each 'sort' item"),
+    (
+        b'{"object": "account", "columns": ["industry"], "sort": [{"attribute": "industry"}]}',
+        "each 'sort' item",
+    ),
+    (
+        b'{"object": "account", "columns": ["industry"],'
+        b' "sort": [{"attribute": {"slug": "industry"}, "direction": "up"}]}',
+        "each 'sort' item",
+    ),
+    (
+        b'{"object": "account", "columns": ["industry"],'
+        b' "sort": [{"attribute": {"slug": ["industry"]}}]}',
+        "each 'sort' item",
+    ),
+    (b'{"object": "nope", "columns": ["industry"]}', "UnknownObjectError"),
+    (b'{"object": "account", "columns": [5]}', "Error"),
+    (b'{"object": "account", "columns": [{"slug": {"a": 1}}]}', "Error"),
+    (
+        b'{"object": "account", "columns": ["industry"], "filter": {"industry": {"$in": 5}}}',
+        "InvalidFilterError",
+    ),
+    (
+        b'{"object": "account", "columns": ["industry"], "filter": '
+        + b'{"$and": [' * 70
+        + b'{"industry": "A"}'
+        + b"]}" * 70
+        + b"}",
+        "64 levels",
+    ),
+    (None, "cannot read the payload file"),  # a folder
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_PAYLOADS, ids=range(len(BAD_PAYLOADS)))
+def test_a_bad_payload_is_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    payload = tmp_path / "payload.json"
+    if content is None:
+        payload.mkdir()
+    else:
+        payload.write_bytes(content)
+    code, out, err = run(capsys, "export", "--payload", str(payload), "--dry-run", "-o", "x.csv")
+    assert (code, out, err.count("\n")) == (2, "", 1), err
+    assert err.startswith("bspandas: ")
+    assert message in err
+
+
+def test_printed_data_has_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str], on_hostile: Sandbox
+) -> None:
+    code, out, err = run(
+        capsys, "query", "account", "ootb_account_name", "--sandbox", "--limit", "100"
+    )
+    assert code == 0, err
+    body = out.splitlines()
+    assert not any(ch in out for ch in "\x1b\r\t\u202e")
+    assert len(body) == 1 + on_hostile.engine.rows("account")  # no row split by a newline
+    for text in (r"\x1b[31mred", r"a\rb", r"\u202egnp.exe", r"line\nbreak", r"\tx", "中文"):
+        assert text in out
+
+
+def test_error_lines_have_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, *EXPORT, "-o", str(tmp_path / "\x1b[2J\u202ex.xlsx"))
+    assert code == 2
+    assert "\u202e" not in err
+    assert "\x1b" not in err
+    assert r"\x1b[2J" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "{tmp}/missing/x.csv"], "does not exist"),
+        (["-o", "{tmp}/x.xlsx"], "no spreadsheet files"),
+        (["--payload", "{tmp}", "-o", "{tmp}/x.csv"], "cannot read the payload file"),
+    ],
+)
+def test_the_installed_command_reports_bad_paths_in_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    command = [sys.executable, "-m", "bspandas", "export"]
+    if "--payload" not in args:
+        command += ["account", "ootb_account_name", "--sandbox"]
+    done = subprocess.run(
+        [*command, *(a.format(tmp=tmp_path) for a in args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
+
+
+def test_catalog_text_is_printed_with_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bspandas import catalog
+
+    catalog.register(
+        "custom_account_evil_score",
+        type="score",
+        label="Evil\x1b[2J score",
+        description="line one\x07\rrewritten",
+    )
+    code, out, _ = run(capsys, "catalog", "search", "evil")
+    assert code == 0
+    assert "\x1b" not in out
+    assert r"Evil\x1b[2J score" in out
+    code, out, _ = run(capsys, "catalog", "describe", "custom_account_evil_score")
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\r" not in out

@@ -338,3 +338,107 @@ def test_huge_in_list_gets_a_clear_error(sb: Sandbox, client: Client) -> None:
             where="ootb_opportunity_id in @ids",
             client=client,
         )
+
+
+# -- deep nesting and method arguments ------------------------------------------------------
+
+ARGUMENT = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10),
+    st.sampled_from(
+        ["'a'", "'a|b'", "'('", "'both'", "'neither'", "'left'", "'all'", "('a', 'b')"]
+    ),
+    st.sampled_from(["[1, 2]", "[]", "@v", "-1.5", "float('nan')", "[[1]]", "{'a': 1}"]),
+).map(str)
+KEYWORD = st.sampled_from(
+    ["case", "flags", "na", "regex", "inclusive", "pat", "left", "right", "values", "foo"]
+)
+METHOD = st.sampled_from(
+    [
+        "industry.str.contains",
+        "industry.str.match",
+        "industry.str.fullmatch",
+        "industry.str.startswith",
+        "industry.str.endswith",
+        "industry.str.lower",
+        "ootb_churn_risk_score.between",
+        "ootb_churn_risk_score.isin",
+        "ootb_churn_risk_score.isna",
+        "ootb_churn_risk_score.notna",
+        "ootb_last_activity_date.within",
+    ]
+)
+
+
+@st.composite
+def method_call(draw: st.DrawFn) -> str:
+    args = draw(st.lists(ARGUMENT, max_size=6))
+    keywords = draw(st.lists(st.tuples(KEYWORD, ARGUMENT), max_size=4))
+    inside = [*args, *(f"{k}={v}" for k, v in keywords)]
+    return f"{draw(METHOD)}({', '.join(inside)})"
+
+
+LEVELS = [0, 1, 63, 64, 65, 66, 200, 999, 5_000, 100_000]
+
+
+@st.composite
+def deep_where(draw: st.DrawFn) -> str:
+    levels = draw(st.one_of(st.sampled_from(LEVELS), st.integers(0, 3_000)))
+    shape = draw(st.sampled_from(["not", "~", "and-or", "parens", "minus", "list", "amp"]))
+    base = draw(st.one_of(method_call(), st.just("industry == 'A'")))
+    if shape in ("not", "~"):
+        return (shape + " ") * levels + f"({base})"
+    if shape == "and-or":
+        text = base
+        for i in range(levels):
+            text = f"(ootb_churn_risk_score > {i} {'and' if i % 2 else 'or'} {text})"
+        return text
+    if shape == "parens":
+        return "(" * levels + base + ")" * levels
+    if shape == "minus":
+        return "ootb_churn_risk_score > " + "-" * levels + "1"
+    if shape == "list":
+        return "ootb_churn_risk_score in " + "[" * levels + "1" + "]" * levels
+    return " & ".join([f"({base})"] * max(1, levels))
+
+
+@st.composite
+def deep_dict(draw: st.DrawFn) -> Any:
+    levels = draw(st.one_of(st.sampled_from(LEVELS[:-1]), st.integers(0, 5_000)))
+    spec: Any = draw(st.one_of(JUNK, st.just({"industry": "A"})))
+    for _ in range(levels):
+        key = draw(st.sampled_from(["$and", "$or", "$not", "industry"]))
+        spec = {key: [spec, *draw(st.lists(JUNK, max_size=1))]}
+    return spec
+
+
+@st.composite
+def deep_spec(draw: st.DrawFn) -> Any:
+    """A column or sort spec wrapped in lists, tuples and dicts, up to very deep."""
+    levels = draw(st.one_of(st.sampled_from(LEVELS[:-1]), st.integers(0, 6)))
+    spec: Any = draw(st.sampled_from(["ootb_account_name", "industry", "-industry", 3]))
+    for _ in range(levels):
+        wrap = draw(st.sampled_from(["list", "tuple", "dict"]))
+        spec = [spec] if wrap == "list" else (spec, "desc") if wrap == "tuple" else {"slug": spec}
+    return spec
+
+
+@settings(SETTINGS, max_examples=80)
+@given(
+    where=st.one_of(st.none(), deep_where(), method_call()),
+    filter=st.one_of(st.none(), deep_dict()),
+    columns=st.one_of(st.just(["ootb_account_name"]), deep_spec()),
+    sort=st.one_of(st.none(), deep_spec()),
+)
+def test_deep_nesting_and_method_arguments_get_the_library_errors(
+    where: str | None, filter: Any, columns: Any, sort: Any
+) -> None:
+    v = [1]  # noqa: F841 - a variable for @v in generated where strings
+    try:
+        payload = bs.read_query(
+            "account", columns, where=where, filter=filter, sort=sort, dry_run=True
+        )
+    except bs.BackstoryError:
+        return
+    assert payload["object"] == "account"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,61 @@ def test_repr_and_html_show_the_payload() -> None:
     query = bs.Query("account", ["industry"], where="industry == 'A'")
     assert '"object": "account"' in repr(query)
     assert "<pre>" in query._repr_html_()
+
+
+def test_where_and_filter_each_at_the_depth_limit_combine() -> None:
+    where = "industry == 'A'"
+    spec: dict[str, object] = {"industry": "A"}
+    for i in range(64):
+        word, key = ("and", "$and") if i % 2 else ("or", "$or")
+        where = f"(ootb_churn_risk_score > {i} {word} {where})"
+        spec = {key: [{"ootb_churn_risk_score": {"$gt": i}}, spec]}
+    q = bs.Query("account", ["ootb_account_name"], where=where, filter=spec)
+    alone = bs.Query("account", ["ootb_account_name"], filter=spec).payload()["filter"]
+    first, rest = alone["$and"]  # the same tree twice: its leaves merge, its $or repeats
+    assert q.payload()["filter"] == {"$and": [first, rest, rest]}
+    with pytest.raises(bs.InvalidFilterError, match="64 levels"):
+        bs.Query("account", ["ootb_account_name"], filter={"$and": [spec]})
+
+
+def _deep_list(levels: int) -> Any:
+    spec: Any = "industry"
+    for _ in range(levels):
+        spec = [spec]
+    return spec
+
+
+def _deep_dict(levels: int) -> Any:
+    spec: Any = {"slug": "industry"}
+    for _ in range(levels):
+        spec = {"slug": spec}
+    return spec
+
+
+def test_deep_cyclic_or_huge_specs_get_the_library_errors() -> None:
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    hostile: list[dict[str, Any]] = [
+        {"columns": _deep_list(5_000)},
+        {"columns": [_deep_dict(5_000)]},
+        {"columns": cyclic},
+        {"columns": ["industry"], "sort": _deep_list(5_000)},
+        {"columns": ["industry"], "sort": cyclic},
+        {"columns": ["industry"], "variations": {"ootb_emails_sent": _deep_list(5_000)}},
+        {"columns": ["industry"], "variations": cyclic},
+        {"columns": ["industry"], "filter": {"industry": {"$in": _deep_list(5_000)}}},
+        {"columns": ["industry"], "filter": {"industry": {"$in": cyclic}}},
+        {"columns": ["industry"], "filter": {"industry": {"$in": range(10**12)}}},
+        {
+            "columns": ["industry"],
+            "filter": {"ootb_last_activity_date": {"$within": _deep_dict(5_000)}},
+        },
+        {"columns": ["industry"], "filter": {"$and": _deep_dict(5_000)}},
+        {"columns": ["industry"], "filter": {"attribute": _deep_dict(5_000), "clause": {"$eq": 1}}},
+        {"columns": ["industry"], "filter": {"industry": {"$eq": [[["a"]]]}}},
+    ]
+    for options in hostile:
+        with pytest.raises(bs.BackstoryError):
+            bs.Query("account", **options)
+    with pytest.raises(TypeError, match="variables= takes a dict"):
+        bs.Query("account", ["industry"], where="industry == @x", variables=5)  # type: ignore[arg-type]

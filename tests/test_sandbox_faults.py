@@ -141,28 +141,38 @@ def test_connection_reset_midway(sandbox: Sandbox) -> None:
     assert sandbox.count(fault="reset") == 2
 
 
-def test_slow_first_byte(sandbox: Sandbox) -> None:
-    sandbox.set_faults(slow_first_byte=1.0)
-    with session_for(sandbox) as http:
-        with pytest.raises(requests.exceptions.ReadTimeout):
-            http.post(sandbox.export_url, json=QUERY, timeout=(5, 0.2))
-        started = time.perf_counter()
-        assert http.post(sandbox.export_url, json=QUERY, timeout=30).status_code == 200
-        assert time.perf_counter() - started >= 0.95
-        sandbox.set_faults(slow_first_byte_count=1)
-        started = time.perf_counter()
-        http.post(sandbox.export_url, json=QUERY, timeout=30)
-        slow = time.perf_counter() - started
-        started = time.perf_counter()
-        http.post(sandbox.export_url, json=QUERY, timeout=30)
-        fast = time.perf_counter() - started
-    assert slow >= 0.95
-    assert fast < 0.8
-    assert sandbox.faults.slow_first_byte == 1.0
+def test_slow_first_byte(sandbox_factory: Any) -> None:
+    """The sandbox waits through its injected ``wait``: no test depends on real delays."""
+    waits: list[float] = []
+    gate = threading.Event()
+
+    def wait(seconds: float, stopping: threading.Event) -> bool:
+        waits.append(seconds)
+        gate.wait(30)  # hold the answer until the test lets it go
+        return stopping.is_set()
+
+    sb = sandbox_factory(accounts=5, users=2, slow_first_byte=1.0, wait=wait)
+    with session_for(sb) as http:
+        with pytest.raises(requests.exceptions.ReadTimeout):  # held: nothing arrives
+            http.post(sb.export_url, json=QUERY, timeout=(5, 0.2))
+        gate.set()
+        assert http.post(sb.export_url, json=QUERY, timeout=30).status_code == 200
+        assert waits == [1.0, 1.0]
+        sb.set_faults(slow_first_byte_count=1)
+        assert http.post(sb.export_url, json=QUERY, timeout=30).status_code == 200
+        assert http.post(sb.export_url, json=QUERY, timeout=30).status_code == 200
+    assert waits == [1.0, 1.0, 1.0]  # the count allowed one more slow answer, not two
+    assert sb.faults.slow_first_byte == 1.0
 
 
 def test_stop_does_not_wait_for_a_slow_answer(sandbox_factory: Any) -> None:
-    sb = sandbox_factory(accounts=5, users=2, slow_first_byte=30)
+    entered = threading.Event()
+
+    def wait(seconds: float, stopping: threading.Event) -> bool:
+        entered.set()
+        return stopping.wait(seconds)  # what the default does: stop ends the wait
+
+    sb = sandbox_factory(accounts=5, users=2, slow_first_byte=300, wait=wait)
     token = get_token(sb)
     outcome: list[Any] = []
 
@@ -174,11 +184,12 @@ def test_stop_does_not_wait_for_a_slow_answer(sandbox_factory: Any) -> None:
 
     thread = threading.Thread(target=read)
     thread.start()
-    time.sleep(0.3)
+    assert entered.wait(30)
     started = time.perf_counter()
     sb.stop()
-    thread.join(10)
-    assert time.perf_counter() - started < 5
+    thread.join(30)
+    assert not thread.is_alive()
+    assert time.perf_counter() - started < 30  # not the 300 s of the fault
     assert outcome
     assert outcome[0] != 200
 

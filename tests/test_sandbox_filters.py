@@ -421,3 +421,29 @@ def test_filters_and_sort_work_together(sandbox: Sandbox, http: requests.Session
     expected = sorted(users.loc[users["role"] == "Account Executive", "name"], reverse=True)
     assert [r[0] for r in rows[1:]] == expected
     assert {r[1] for r in rows[1:]} == {"Account Executive"}
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "ootb_account_name.str.contains('INC', case=False)",
+        "ootb_account_name.str.contains('a.', regex=False, case=False)",
+        "ootb_account_name.str.match('a|b|c', case=False)",
+        "ootb_account_name.str.fullmatch('.*(?:co|inc)[.]', case=False)",
+        "ootb_account_name.str.startswith(('A', 'B'))",
+        "ootb_churn_risk_score.between(20, 60, inclusive='neither')",
+        "ootb_churn_risk_score.between(20, 60, inclusive='left')",
+    ],
+)
+def test_where_method_arguments_select_what_pandas_selects(sandbox: Sandbox, where: str) -> None:
+    """End to end: bspandas translates, the sandbox applies (RE2), pandas is the oracle."""
+    import bspandas as bs
+
+    columns = ["ootb_account_id", "ootb_account_name", "ootb_churn_risk_score"]
+    with sandbox.client() as client:
+        full = bs.read_query("account", columns, client=client, validate=False)
+        got = bs.read_query("account", columns, where=where, client=client, validate=False)
+    oracle = where.replace("('A', 'B')", "'A') | ootb_account_name.str.startswith('B'")
+    expected = full.query(oracle, engine="python")
+    assert len(expected) > 0
+    assert sorted(got["ootb_account_id"]) == sorted(expected["ootb_account_id"])

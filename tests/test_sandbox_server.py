@@ -22,8 +22,11 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bspandas.errors import InsecureConfigWarning
 from bspandas.sandbox import EXPORT_PATH, TOKEN_PATH, Sandbox, serve
 from bspandas.sandbox import server as server_module
+from bspandas.sandbox.command import build_parser
+from bspandas.sandbox.command import run as run_sandbox
 from bspandas.sandbox.render import render_cells
 from bspandas.sandbox.testing import get_token, raw_post, read_csv_rows, session_for
 
@@ -570,27 +573,36 @@ def test_several_clients_are_served_at_once(sandbox: Sandbox) -> None:
     assert sandbox.count(endpoint="export", status=200) == 6
 
 
-def test_a_slow_answer_does_not_block_other_clients(sandbox: Sandbox) -> None:
-    sandbox.set_faults(slow_first_byte=2.0, slow_first_byte_count=1)
+def test_a_slow_answer_does_not_block_other_clients(sandbox_factory: Any) -> None:
+    held, release = threading.Event(), threading.Event()
+
+    def wait(seconds: float, stopping: threading.Event) -> bool:
+        held.set()
+        release.wait(30)  # the slow answer is held until the fast one is done
+        return stopping.is_set()
+
+    sb = sandbox_factory(
+        accounts=3, users=2, slow_first_byte=2.0, slow_first_byte_count=1, wait=wait
+    )
     query = {"object": "user", "columns": [{"slug": "ootb_user_name"}]}
-    timings: dict[str, float] = {}
+    statuses: list[int] = []
 
     def slow() -> None:
-        with session_for(sandbox) as http:
-            started = time.perf_counter()
-            export(http, sandbox, query).raise_for_status()
-            timings["slow"] = time.perf_counter() - started
+        with session_for(sb) as http:
+            statuses.append(export(http, sb, query).status_code)
 
-    with session_for(sandbox) as http:
-        thread = threading.Thread(target=slow)
-        thread.start()
-        time.sleep(0.3)
-        started = time.perf_counter()
-        export(http, sandbox, query).raise_for_status()
-        timings["fast"] = time.perf_counter() - started
-        thread.join(10)
-    assert timings["slow"] >= 1.9
-    assert timings["fast"] < 1.5
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        assert held.wait(30)
+        with session_for(sb) as http:
+            assert export(http, sb, query).status_code == 200  # while the slow one waits
+        assert thread.is_alive()
+        assert statuses == []
+    finally:
+        release.set()
+        thread.join(30)
+    assert statuses == [200]
 
 
 def test_binds_loopback_and_a_free_port_by_default() -> None:
@@ -679,3 +691,187 @@ def test_command_line_prints_url_and_credentials_and_serves() -> None:
         assert process.wait(20) == 0
         if process.stdout is not None:
             process.stdout.close()
+
+
+# -- under abuse -------------------------------------------------------------------------------
+
+
+def _raw_exchange(sb: Sandbox, request: bytes, timeout: float = 30.0) -> bytes:
+    """Send raw bytes, half-close, and read the answer until the server closes."""
+    received = bytearray()
+    with socket.create_connection((sb.host, sb.port), timeout=timeout) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        while block := conn.recv(65536):
+            received += block
+    return bytes(received)
+
+
+def _chunked(sb: Sandbox, token: str, body: bytes, keep_open: bool = False) -> int:
+    head = (
+        f"POST {EXPORT_PATH} HTTP/1.1\r\nHost: {sb.host}:{sb.port}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    if not keep_open:
+        answer = _raw_exchange(sb, head + body)
+    else:  # the client keeps its side open: the answer must not wait for more bytes
+        with socket.create_connection((sb.host, sb.port), timeout=30) as conn:
+            conn.sendall(head + body)
+            answer = conn.recv(65536)
+    return int(answer.split(b" ", 2)[1]) if answer else 0
+
+
+QUERY_BYTES = json.dumps({"object": "user", "columns": [{"slug": "ootb_user_name"}]}).encode()
+MALFORMED_CHUNKS = [
+    b"-1\r\n",
+    b"-1\r\n" + QUERY_BYTES + b"\r\n0\r\n\r\n",
+    b"+%X\r\n" % len(QUERY_BYTES) + QUERY_BYTES + b"\r\n0\r\n\r\n",
+    b"0x%X\r\n" % len(QUERY_BYTES) + QUERY_BYTES + b"\r\n0\r\n\r\n",
+    b" %X\r\n" % len(QUERY_BYTES) + QUERY_BYTES + b"\r\n0\r\n\r\n",
+    b"1_0\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n",
+    b"zz\r\n",
+    b"\r\n",
+    b"%X\n" % len(QUERY_BYTES) + QUERY_BYTES + b"\n0\n\n",
+    b"5\r\n" + QUERY_BYTES + b"\r\n0\r\n\r\n",  # a chunk longer than its size
+    b"%X\r\n" % (len(QUERY_BYTES) + 5) + QUERY_BYTES,  # the body ends inside a chunk
+    b"1;" + b"x" * 2000 + b"\r\n",  # a size line longer than any real one
+    b"123456789\r\n",  # more hex digits than any size we take
+    b"%X\r\n" % len(QUERY_BYTES) + QUERY_BYTES + b"\r\n0\r\nX-Trailer: a",
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED_CHUNKS, ids=range(len(MALFORMED_CHUNKS)))
+def test_malformed_chunked_bodies_get_400(sandbox: Sandbox, body: bytes) -> None:
+    token = get_token(sandbox)
+    assert _chunked(sandbox, token, body) == 400
+    assert sandbox.requests[-1].status == 400
+
+
+def test_a_negative_chunk_size_is_answered_without_waiting_for_more(sandbox: Sandbox) -> None:
+    token = get_token(sandbox)
+    assert _chunked(sandbox, token, b"-1\r\n", keep_open=True) == 400
+    assert _chunked(sandbox, token, b"-1\r\nabc", keep_open=True) == 400
+
+
+def test_chunk_framing_and_trailers_count_against_the_body_limit(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=3, users=2, max_body_bytes=4096)
+    token = get_token(sb)
+    good = b"%X\r\n" % len(QUERY_BYTES) + QUERY_BYTES + b"\r\n0\r\n\r\n"
+    assert _chunked(sb, token, good) == 200
+    with_trailer = good[:-2] + b"X-Trailer: 1\r\n\r\n"
+    assert _chunked(sb, token, with_trailer) == 200
+    trailers = good[:-2] + b"X-T: y\r\n" * 2000 + b"\r\n"
+    assert _chunked(sb, token, trailers) == 413
+    tiny = b"1\r\n \r\n" * 2000 + good  # 3 data bytes, 12 000 framing bytes
+    assert _chunked(sb, token, tiny) == 413
+    assert _chunked(sb, token, b"FFFFFF\r\n" + b"x" * 10) == 413
+
+
+def test_the_request_log_is_a_ring_buffer(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=3, users=2, max_log=5)
+    for i in range(8):
+        assert requests.post(sb.url(f"/v3/nothing/{i}"), timeout=10).status_code == 404
+    assert [r.path for r in sb.requests] == [f"/v3/nothing/{i}" for i in range(3, 8)]
+    assert sb.count(status=404) == 5
+
+
+def test_the_token_table_is_bounded_and_swept(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=3, users=2, max_tokens=5, token_lifetime=100)
+    tokens = [get_token(sb) for _ in range(12)]
+    assert sb.token_count <= 5
+    query = {"object": "user", "columns": [{"slug": "ootb_user_name"}]}
+    newest = raw_post(sb, EXPORT_PATH, query, headers={"Authorization": f"Bearer {tokens[-1]}"})
+    oldest = raw_post(sb, EXPORT_PATH, query, headers={"Authorization": f"Bearer {tokens[0]}"})
+    assert (newest.status, oldest.status) == (200, 401)
+    sb.advance_clock(101)
+    assert sb.token_count == 5
+    latest = get_token(sb)
+    assert sb.token_count == 1  # the table was full: every expired token was swept
+    answer = raw_post(sb, EXPORT_PATH, query, headers={"Authorization": f"Bearer {latest}"})
+    assert answer.status == 200
+    with pytest.raises(ValueError, match="max_tokens"):
+        Sandbox(max_tokens=0)
+
+
+def _until(condition: Any, seconds: float = 10.0) -> bool:
+    """Poll a condition the server reaches on its own (generous margin; not a timing test)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.01)
+    return True
+
+
+def test_connections_are_capped_and_idle_ones_time_out(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=3, users=2, max_connections=2, idle_timeout=30)
+    first = socket.create_connection((sb.host, sb.port), timeout=30)
+    second = socket.create_connection((sb.host, sb.port), timeout=30)
+    try:
+        assert _until(lambda: sb.open_connections == 2)
+        with socket.create_connection((sb.host, sb.port), timeout=30) as third:
+            answer = b""
+            while block := third.recv(65536):
+                answer += block
+        assert answer.startswith(b"HTTP/1.1 503 ")
+        assert json.loads(answer.partition(b"\r\n\r\n")[2])["code"] == 503
+        assert sb.count(fault="too_many_connections") == 1
+        first.close()
+        assert _until(lambda: sb.open_connections == 1)
+        assert requests.post(sb.url("/v3/nothing"), timeout=10).status_code == 404
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_silent_connection_is_closed_after_the_idle_timeout(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(accounts=3, users=2, idle_timeout=0.2)
+    with socket.create_connection((sb.host, sb.port), timeout=30) as silent:
+        assert silent.recv(1) == b""  # closed by the server, long before our 30 s
+    with socket.create_connection((sb.host, sb.port), timeout=30) as slow:
+        slow.sendall(b"POST /v3/nothing HTTP/1.1\r\nHost: x\r\n")  # headers never finish
+        assert slow.recv(65536) == b""
+    assert _until(lambda: sb.open_connections == 0)
+
+
+def test_secrets_in_a_query_string_are_not_logged(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "s3cret-" + "x" * 12
+    caplog.set_level("DEBUG", logger="bspandas.sandbox")
+    targets = [
+        f"{TOKEN_PATH}?client_id=a&client_secret={secret}",
+        f"{EXPORT_PATH}?access_token={secret}",
+        f"/v3/nothing?token={secret}&x=1",
+    ]
+    for target in targets:
+        requests.post(sandbox.url(target), timeout=10)
+        requests.get(sandbox.url(target), timeout=10)
+    bad_line = f"GET /x?client_secret={secret} junk HTTP/1.1\r\n\r\n".encode()
+    assert b"400" in _raw_exchange(sandbox, bad_line)
+    logged = [r.path for r in sandbox.requests]
+    assert len(logged) == 6
+    assert all(secret not in path for path in logged)
+    assert f"{TOKEN_PATH}?client_id=REDACTED&client_secret=REDACTED" in logged
+    assert caplog.records
+    assert secret not in caplog.text
+    assert all(secret not in str(r.args) for r in caplog.records)
+
+
+def test_binding_beyond_loopback_warns_loudly() -> None:
+    for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
+        Sandbox(host=host, accounts=3, users=2)  # -W error: any warning would fail here
+    for host in ("0.0.0.0", "::", "192.168.1.10", "example.com"):
+        with pytest.warns(InsecureConfigWarning, match="not loopback"):
+            Sandbox(host=host, accounts=3, users=2)
+
+
+def test_the_command_line_prints_the_exposure_warning_on_stderr() -> None:
+    args = build_parser().parse_args(["--host", "0.0.0.0", "--accounts", "3", "--users", "2"])
+    out, err = io.StringIO(), io.StringIO()
+    stop = threading.Event()
+    stop.set()
+    assert run_sandbox(args, stop=stop, out=out, err=err) == 0
+    assert err.getvalue().startswith("WARNING: The sandbox will listen on '0.0.0.0'")
+    assert "bspandas sandbox serving http://0.0.0.0:" in out.getvalue()

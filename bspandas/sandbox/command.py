@@ -17,11 +17,13 @@ import argparse
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, TextIO
 
+from bspandas.errors import InsecureConfigWarning
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.server import Sandbox
 from bspandas.sandbox.tenant import AS_OF, TenantOptions, as_instant
@@ -167,13 +169,28 @@ def _banner(sb: Sandbox) -> str:
 
 
 def run(
-    args: argparse.Namespace, *, stop: threading.Event | None = None, out: TextIO | None = None
+    args: argparse.Namespace,
+    *,
+    stop: threading.Event | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Start the sandbox, print its URL and credentials, serve until ``stop`` is set,
-    Ctrl+C or SIGTERM."""
+    Ctrl+C or SIGTERM. Binding anything but loopback is announced on ``err`` (stderr)."""
     out = out or sys.stdout
+    err = err or sys.stderr
     stop = stop or threading.Event()
-    sb = Sandbox(**sandbox_options(args)).start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InsecureConfigWarning)
+        sb = Sandbox(**sandbox_options(args))
+    for warning in caught:
+        if issubclass(warning.category, InsecureConfigWarning):
+            print(f"WARNING: {warning.message}", file=err, flush=True)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    sb.start()
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

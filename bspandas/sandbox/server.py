@@ -12,9 +12,11 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
+import ipaddress
 import json
 import logging
 import random
@@ -25,12 +27,14 @@ import struct
 import threading
 import time
 import urllib.parse
+import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from bspandas.errors import InsecureConfigWarning
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults
 from bspandas.sandbox.metrics import MetricEngine
@@ -55,6 +59,38 @@ _GATEWAY_PAGES = {
     504: "Gateway Time-out",
 }
 _FIELD_START = re.compile(rb"[,\n]")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")  # at most 4 GiB; no sign, prefix or "_"
+_QUERY_VALUE = re.compile(r"([?&;][^=&;\s\"'?]*=)[^&;\s\"']*")
+_BUSY_BODY = b'{"code": 503, "message": "Too many connections; try again."}'
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s"
+    % (len(_BUSY_BODY), _BUSY_BODY)
+)
+
+
+def redact_target(text: str) -> str:
+    """A request target (or any log text) with every query-string value replaced, so a
+    secret sent as ``?client_secret=...`` is never logged.
+
+    >>> redact_target("/v3/auth/tokens?client_id=a&client_secret=s3cret")
+    '/v3/auth/tokens?client_id=REDACTED&client_secret=REDACTED'
+    """
+    return _QUERY_VALUE.sub(r"\1REDACTED", text)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the sandbox reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _stop_aware_wait(seconds: float, stopping: threading.Event) -> bool:
+    return stopping.wait(seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +131,13 @@ class Sandbox:
     server's (``host``, ``port``, ``client_id``, ``client_secret``, ``max_body_bytes``,
     ``batch_rows``, ``chunk_bytes``) and every field of :class:`Faults` (its ``seed`` is
     ``fault_seed`` here, since ``seed`` is the tenant's).
+
+    Limits under abuse: ``max_connections`` open connections (more get 503 and are
+    closed), ``idle_timeout`` seconds a connection may stay silent, ``max_log`` records kept
+    (oldest dropped), ``max_tokens`` live tokens (expired ones swept, then the oldest).
+    ``wait(seconds, stopping) -> stopped`` is how slow faults wait (the default returns early
+    when the sandbox stops); tests pass their own to avoid real time. A ``host`` other than
+    loopback warns (:class:`~bspandas.errors.InsecureConfigWarning`).
     """
 
     def __init__(
@@ -109,6 +152,11 @@ class Sandbox:
         batch_rows: int = 65_536,
         chunk_bytes: int = 256 * 1024,
         faults: Faults | None = None,
+        max_connections: int = 64,
+        idle_timeout: float = 60.0,
+        max_log: int = 10_000,
+        max_tokens: int = 10_000,
+        wait: Callable[[float, threading.Event], bool] | None = None,
         **options: Any,
     ) -> None:
         unknown = set(options) - _TENANT_OPTIONS - _FAULT_OPTIONS - {"fault_seed"}
@@ -120,6 +168,22 @@ class Sandbox:
             fault_options["seed"] = options["fault_seed"]
         if tenant is not None and tenant_options:
             raise TypeError("pass either tenant= or tenant options, not both")
+        for name, limit in (
+            ("max_connections", max_connections),
+            ("max_log", max_log),
+            ("max_tokens", max_tokens),
+            ("idle_timeout", idle_timeout),
+        ):
+            if isinstance(limit, bool) or not limit > 0:
+                raise ValueError(f"{name} must be positive, got {limit!r}")
+        if not is_loopback(host):
+            warnings.warn(
+                f"The sandbox will listen on {host!r}, not loopback: anyone who can reach "
+                "this machine can read its tenant and see its credentials in use. Bind "
+                "127.0.0.1 unless you mean it.",
+                InsecureConfigWarning,
+                stacklevel=2,
+            )
         self.tenant = tenant or Tenant(TenantOptions(**tenant_options))
         self.engine = MetricEngine(self.tenant)
         self.host = host
@@ -129,6 +193,10 @@ class Sandbox:
         self.max_body_bytes = max_body_bytes
         self.batch_rows = batch_rows
         self.chunk_bytes = chunk_bytes
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.max_tokens = max_tokens
+        self._wait = wait or _stop_aware_wait
         self._lock = threading.RLock()
         self._initial_faults = (faults or Faults()).updated(**fault_options)
         self._faults = self._initial_faults
@@ -137,7 +205,7 @@ class Sandbox:
         self._clients: dict[str, str] = {self.client_id: self.client_secret}
         self._tokens: dict[bytes, tuple[str, float]] = {}
         self._budget: dict[str, deque[float]] = {}
-        self._log: list[RequestRecord] = []
+        self._log: deque[RequestRecord] = deque(maxlen=max_log)
         self._clock_offset = 0.0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -151,7 +219,7 @@ class Sandbox:
             if self._server is not None:
                 return self
             self._stopping.clear()
-            server = _Server((self.host, self.port), _Handler)
+            server = _Server((self.host, self.port), _Handler, self.max_connections)
             server.sandbox = self
             self._server = server
             self.port = server.server_address[1]
@@ -267,7 +335,7 @@ class Sandbox:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """A snapshot of the request log, oldest first."""
+        """A snapshot of the request log, oldest first (the last ``max_log`` requests)."""
         with self._lock:
             return list(self._log)
 
@@ -311,6 +379,18 @@ class Sandbox:
         with self._lock:
             return time.monotonic() + self._clock_offset
 
+    @property
+    def token_count(self) -> int:
+        """How many issued tokens the sandbox holds (expired ones until swept)."""
+        with self._lock:
+            return len(self._tokens)
+
+    @property
+    def open_connections(self) -> int:
+        """Connections being served now (0 when stopped)."""
+        server = self._server
+        return 0 if server is None else server.open_count()
+
     # -- used by the handler ----------------------------------------------------------------
 
     def _record(self, record: RequestRecord) -> None:
@@ -331,8 +411,10 @@ class Sandbox:
             lifetime = self._faults.token_lifetime
             advertised = self._faults.advertised_token_lifetime
             now = self.now()
-            if len(self._tokens) > 1000:  # forget expired tokens now and then
+            if len(self._tokens) >= self.max_tokens:  # sweep the expired, then the oldest
                 self._tokens = {k: v for k, v in self._tokens.items() if v[1] > now}
+                for key in list(self._tokens)[: len(self._tokens) - self.max_tokens + 1]:
+                    del self._tokens[key]
             self._tokens[_digest(token)] = (client_id, now + lifetime)
         return token, int(advertised if advertised is not None else lifetime)
 
@@ -421,11 +503,66 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sandbox: Sandbox
 
-    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[_Handler], max_connections: int
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._served = 0
         super().__init__(address, handler)
+
+    def open_count(self) -> int:
+        with self._connections_lock:
+            return self._served
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve in a thread while a slot is free; otherwise answer 503 and close at once
+        (in the accepting thread: a flood of connections cannot start a flood of threads)."""
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        with self._connections_lock:
+            self._served += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._connections_lock:
+            self._served -= 1
+        self._slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        self.sandbox._record(  # logged first: whoever sees the 503 also sees the record
+            RequestRecord(
+                time=time.time(),
+                method="",
+                path="",
+                endpoint="other",
+                status=503,
+                fault="too_many_connections",
+            )
+        )
+        try:
+            request.setblocking(False)
+            with contextlib.suppress(OSError):
+                request.recv(65536)  # what already arrived, so closing sends no reset
+            request.settimeout(1.0)
+            request.sendall(_BUSY)
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(request)
 
     def track(self, connection: socket.socket, add: bool) -> None:
         with self._connections_lock:
@@ -460,14 +597,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.connection.settimeout(self.sb.idle_timeout)  # a silent connection is closed
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
         try:
             super().finish()
+            if getattr(self, "_linger", False):
+                self._drain()
         finally:
             self.server.track(self.connection, False)
+
+    def _drain(self) -> None:
+        """After refusing a body: send FIN, then read (a bounded amount, briefly) what the
+        client still sends, so closing does not reset the connection and lose the answer."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(min(self.sb.idle_timeout, 2.0))
+            left = self.sb.max_body_bytes
+            while left > 0:
+                block = self.connection.recv(min(65536, left))
+                if not block:
+                    return
+                left -= len(block)
+        except OSError:
+            return
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self._responded = True
@@ -482,7 +637,8 @@ class _Handler(BaseHTTPRequestHandler):
         return super().date_time_string(timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+        shown = [redact_target(a) if isinstance(a, str) else a for a in args]
+        log.debug("%s " + format, self.address_string(), *shown)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -491,7 +647,7 @@ class _Handler(BaseHTTPRequestHandler):
             RequestRecord(
                 time=self._started,
                 method=self.command,
-                path=self.path,
+                path=redact_target(self.path),
                 endpoint=endpoint,
                 status=status,
                 **details,
@@ -552,27 +708,50 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(size)
 
     def _read_chunked(self, limit: int) -> bytes:
+        """A chunked body, strictly framed (RFC 9112 7.1). Every byte read, framing and
+        trailers included, counts against ``limit``: nothing is read past it."""
         parts: list[bytes] = []
         total = 0
+
+        def malformed(what: str) -> ApiError:
+            self.close_connection = True
+            return bad_request(f"Malformed chunked request body: {what}.")
+
+        def too_large() -> ApiError:
+            self.close_connection = True
+            return ApiError(
+                413, {"code": 413, "message": f"Request body larger than {limit} bytes."}
+            )
+
+        def line() -> bytes:
+            nonlocal total
+            text = self.rfile.readline(min(1026, limit - total + 1))
+            total += len(text)
+            if total > limit:
+                raise too_large()
+            if not text.endswith(b"\r\n"):
+                raise malformed("a line without CRLF")
+            return text[:-2]
+
         while True:
-            line = self.rfile.readline(1026)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                raise bad_request("Malformed chunked request body.") from None
+            size_text = line().split(b";", 1)[0]
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise malformed(f"chunk size {size_text[:20]!r} is not hexadecimal")
+            size = int(size_text, 16)
             if size == 0:
-                while self.rfile.readline(1026).strip():
+                while line():  # trailer fields, up to the empty line
                     continue
                 return b"".join(parts)
-            total += size
-            if total > limit:
-                self.close_connection = True
-                raise ApiError(
-                    413, {"code": 413, "message": f"Request body larger than {limit} bytes."}
-                )
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(3)
+            if total + size + 2 > limit:
+                raise too_large()
+            data = self.rfile.read(size)
+            total += len(data)
+            if len(data) < size:
+                raise malformed("the body ended inside a chunk")
+            parts.append(data)
+            if self.rfile.read(2) != b"\r\n":
+                raise malformed("a chunk is longer than its size")
+            total += 2
 
     # -- methods ---------------------------------------------------------------------------
 
@@ -586,6 +765,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as problem:
             self._record(endpoint, problem.status)
             self._send_json(problem.status, problem.body)
+            self._linger = self.close_connection
             return
         try:
             if endpoint == "token":
@@ -610,7 +790,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._read_body()
         except ApiError:
-            self.close_connection = True
+            self.close_connection = self._linger = True
         if path in (TOKEN_PATH, EXPORT_PATH):
             self._record("other", 405)
             self._send_json(405, {"code": 405, "message": "Method not allowed"}, {"Allow": "POST"})
@@ -692,7 +872,7 @@ class _Handler(BaseHTTPRequestHandler):
             parse_error = True
         else:
             parse_error = False
-        if delay > 0 and sb._stopping.wait(delay):
+        if delay > 0 and sb._wait(delay, sb._stopping):
             self.close_connection = True
             return
         if injected is not None:
