@@ -9,7 +9,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 COMPAT ?= .venv-pandas22
 
-.PHONY: demo test test-compat bench bench-quick catalog clean
+.PHONY: demo test test-compat soak bench bench-quick catalog clean
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/bspandas demo
@@ -28,6 +28,10 @@ $(COMPAT)/.installed: pyproject.toml
 	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
 	$(COMPAT)/bin/python -m pip --disable-pip-version-check --quiet install -e '.[dev]' 'pandas==2.2.3'
 	touch $@
+
+# `make test` ten times in a row with both cores kept busy (the suite must never flake).
+soak:
+	tools/soak.sh 10
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
