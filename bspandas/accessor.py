@@ -21,7 +21,8 @@ keeps nothing but the frame; every method returns a new frame and works without 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -158,6 +159,44 @@ class BackstoryAccessor:
         return reshape.describe_columns(self._frame, self.object)
 
     # -- variations --------------------------------------------------------------------------
+
+    def query(
+        self,
+        where: str,
+        *,
+        local_dict: Mapping[str, Any] | None = None,
+        global_dict: Mapping[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """The rows a ``read_query`` ``where=`` string selects, applied to this frame.
+
+        It reads dates as ``read_query`` does (ISO strings, naive values meaning UTC) and
+        judges relative periods (``.within("last_30_days")``) at the server's ``Date``
+        recorded in ``attrs`` (else at ``fetched_at``). ``DataFrame.query`` itself refuses a
+        naive date string against the UTC columns (pandas issue 26236): write the zone there
+        (``'2026-01-01T00:00:00Z'``) or use this method. ``@name`` reads the caller's
+        variables, or ``local_dict``/``global_dict`` as in ``DataFrame.query``.
+
+        >>> frame = pd.DataFrame({
+        ...     "ootb_opportunity_crm_id": ["006A", "006B"],
+        ...     "ootb_opportunity_close_date": pd.to_datetime(
+        ...         ["2025-12-31", "2026-02-01"], utc=True).as_unit("ms")})
+        >>> later = frame.backstory.query("ootb_opportunity_close_date >= '2026-01-01'")
+        >>> later["ootb_opportunity_crm_id"].tolist()
+        ['006B']
+        """
+        from bspandas.filters import parse_where
+        from bspandas.query import caller_variables
+
+        variables = {
+            **(caller_variables() if global_dict is None else dict(global_dict)),
+            **(dict(local_dict) if local_dict is not None else {}),
+        }
+        node = parse_where(where, self.object, variables=variables)
+        provenance = self.provenance
+        stamp = provenance.get("server_date") or provenance.get("fetched_at")
+        now = None if not isinstance(stamp, str) else datetime.fromisoformat(stamp)
+        mask = node.evaluate(self._frame, now=now).fillna(False).astype(bool)
+        return self._frame.loc[mask.to_numpy()]
 
     def pivot_variations(self, metric: str | None = None) -> pd.DataFrame:
         """Periods as columns: for one ``metric`` the plain columns then one column per period

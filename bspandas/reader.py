@@ -312,6 +312,7 @@ class _Reader:
             "payload": copy.deepcopy(query.payload()),
             "host": self.client.host,
             "fetched_at": fetched_at,
+            "server_date": None if self.server_now is None else self.server_now.isoformat(),
             "rows": len(frame),
             "catalog_version": store.version(),
             "dtype_backend": self.dtype_backend,
