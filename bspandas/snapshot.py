@@ -13,17 +13,15 @@ replaces that day's file atomically.
 
 from __future__ import annotations
 
-import email.utils
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from bspandas.client import EXPORT_PATH, Client, default_client
+from bspandas.client import Client, default_client
 from bspandas.dataset import (
     DEFAULT_CHUNKSIZE,
     FILE_NAME,
@@ -65,35 +63,21 @@ def _day(value: Any) -> date:
     return date(stamp.year, stamp.month, stamp.day)
 
 
-@contextmanager
-def _server_dates(client: Client) -> Iterator[list[str]]:
-    """Collect the ``Date`` header of each successful export answer while the block runs."""
-    seen: list[str] = []
-    session = getattr(client, "_session", None)
-    hooks = getattr(session, "hooks", None)
-    if not isinstance(hooks, dict):
-        yield seen
-        return
-
-    def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
-        url = str(getattr(response.request, "url", ""))
-        if response.status_code == 200 and url.endswith(EXPORT_PATH):
-            header = response.headers.get("Date")
-            if header:
-                seen.append(header)
-        return response
-
-    hooks.setdefault("response", []).append(hook)
-    try:
-        yield seen
-    finally:
-        hooks["response"].remove(hook)
+def _recording_server_dates(
+    frames: Iterable[pd.DataFrame], seen: list[str]
+) -> Iterator[pd.DataFrame]:
+    """Pass the chunks on, noting the server's ``Date`` each one records in its attrs."""
+    for frame in frames:
+        stamp = frame.attrs.get("backstory", {}).get("server_date")
+        if isinstance(stamp, str) and not seen:
+            seen.append(stamp)
+        yield frame
 
 
 def _header_day(values: Sequence[str]) -> date | None:
     for value in values:
         try:
-            return email.utils.parsedate_to_datetime(value).astimezone(UTC).date()
+            return datetime.fromisoformat(value).astimezone(UTC).date()
         except (TypeError, ValueError):
             continue
     return None
@@ -127,20 +111,20 @@ def snapshot(
     fs.makedirs(root, exist_ok=True)
     chosen = client or default_client()
     staging = staging_name(root)
-    with _server_dates(chosen) as dates:
-        frames = read_query(
-            query,
-            client=chosen,
-            chunksize=chunksize,
-            dtype_backend=dtype_backend,
-            validate=validate,
-            progress=False,
-        )
-        outputs = query.outputs()
-        rows, _ = write_frames(
-            fs, staging, frames, {"snapshot": None}, storage_types(outputs),
-            dictionary_columns(outputs),
-        )  # fmt: skip
+    dates: list[str] = []
+    frames = read_query(
+        query,
+        client=chosen,
+        chunksize=chunksize,
+        dtype_backend=dtype_backend,
+        validate=validate,
+        progress=False,
+    )
+    outputs = query.outputs()
+    rows, _ = write_frames(
+        fs, staging, _recording_server_dates(frames, dates), {"snapshot": None},
+        storage_types(outputs), dictionary_columns(outputs),
+    )  # fmt: skip
     if as_of is not None:
         day, source = _day(as_of), "as_of"
     else:

@@ -12,8 +12,7 @@ import pyarrow as pa
 import pytest
 
 import bspandas as bs
-from bspandas.sandbox import Sandbox
-from bspandas.sandbox import server as sandbox_server
+from bspandas.sandbox import Sandbox, serve
 
 COLUMNS = ["ootb_account_crm_id", "ootb_account_name", "ootb_churn_risk_score",
            ("ootb_emails_sent", "last_30_days")]  # fmt: skip
@@ -80,16 +79,12 @@ def test_the_same_day_twice_replaces_that_day(own_sandbox: Sandbox, tmp_path: Pa
     assert (history[METRIC] == 42.0).all()
 
 
-def test_the_day_comes_from_the_servers_date_header(
-    own_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the server's clock says it is still the 14th (UTC) whatever this machine's date is
-    monkeypatch.setattr(
-        sandbox_server._Handler, "date_time_string",
-        lambda self, timestamp=None: "Wed, 14 Oct 2026 23:59:30 GMT",
-    )  # fmt: skip
-    with own_sandbox.client() as client:
-        day = bs.snapshot("account", COLUMNS[:2], f"memory://snap-{id(tmp_path)}", client=client)
+def test_the_day_comes_from_the_servers_date_header(tmp_path: Path) -> None:
+    # the tenant's clock says it is still the 14th (UTC), whatever this machine's date is;
+    # the sandbox sends its as_of as every answer's Date header, chunked reads included
+    with serve(seed=3, accounts=12, users=3, as_of="2026-10-14T23:59:30Z") as sb, sb.client() as c:
+        day = bs.snapshot("account", COLUMNS[:2], f"memory://snap-{id(tmp_path)}", client=c,
+                          chunksize=5)  # fmt: skip
     assert day == "2026-10-14"
 
 
