@@ -5,7 +5,7 @@
 set -u
 runs=${1:-10}
 cd "$(dirname "$0")/.."
-busy() { python3 -c 'while True: pass' >/dev/null 2>&1 & echo $!; }  # no stdout: \$(...) must not wait
+busy() { python3 -c 'while True: pass' >/dev/null 2>&1 & echo $!; }  # no stdout: $(...) must not wait
 pids="$(busy) $(busy)"
 trap 'kill $pids 2>/dev/null' EXIT
 for i in $(seq 1 "$runs"); do
