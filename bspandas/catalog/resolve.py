@@ -95,8 +95,14 @@ def _allowed(metric: Metric) -> list[str]:
     return _periods.canonical_order(list(metric.periods))
 
 
-def _check_period(metric: Metric, period: str, asked: str) -> str:
-    """Return the period id the metric accepts for what the user asked, or raise."""
+def _check_period(metric: Metric, period: str, asked: str) -> str | None:
+    """The period id to send for what the user asked (``None``: send bare), or raise.
+
+    The field's spellings are what is sent: a documented-only synonym (``current_quarter``,
+    ``last_year``...) becomes the field's form (``this_quarter``, ``last_fyear``) with one
+    :class:`~bspandas.VariationAdjustedWarning`. ``current`` is no period: a metric that
+    takes no variation is sent bare.
+    """
     pid = _periods.normalize(asked) if period == asked else period
     if pid is None:
         raise InvalidVariationError(
@@ -107,14 +113,21 @@ def _check_period(metric: Metric, period: str, asked: str) -> str:
     for other in _periods.synonyms(pid):
         if other in metric.periods:
             warnings.warn(
-                f"{metric.slug}: period {pid!r} is sent as {other!r}, the form this metric "
-                f"documents (the same window); the column is named {metric.slug}_{other}.",
+                f"{metric.slug}: period {pid!r} is sent as {other!r}, the spelling live "
+                f"tenants serve (the same window; query-api.md section 2 records a tenant "
+                f"dropping {pid!r}); the column is named {metric.slug}_{other}.",
                 VariationAdjustedWarning,
                 stacklevel=5,
             )
             return other
     if pid == "current" and metric.bare:
-        return pid
+        warnings.warn(
+            f"{metric.slug}: 'current' is not a period; the metric is sent without a "
+            f"variation (its current value) and the column is named {metric.slug}.",
+            VariationAdjustedWarning,
+            stacklevel=5,
+        )
+        return None
     raise InvalidVariationError(metric.slug, pid, _allowed(metric))
 
 
