@@ -82,8 +82,11 @@ def test_percentages_double_their_suffix_and_keep_a_plain_label() -> None:
 def test_search_finds_emails_metrics_across_objects() -> None:
     hits = catalog.search("emails")
     assert {"account", "opportunity", "user"} <= set(hits["object"])
-    assert list(hits["score"]) == sorted(hits["score"], reverse=True)
-    assert "ootb_emails_sent" in set(hits["slug"])
+    # verified slugs first, then by score within each evidence group
+    rank = {"verified": 0, "seen": 1, "reference": 2, "registered": 3}
+    keys = [(rank[e], -s) for e, s in zip(hits["evidence"], hits["score"], strict=True)]
+    assert keys == sorted(keys)
+    assert "ootb_emails_sent" in set(catalog.search("emails", limit=None)["slug"])
 
 
 def test_search_ranks_exact_and_restricts_to_object() -> None:

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.server import Sandbox
-from bspandas.sandbox.tenant import AS_OF, TenantOptions
+from bspandas.sandbox.tenant import AS_OF, VOCABULARIES, TenantOptions
 
 __all__ = ["add_arguments", "add_parser", "build_parser", "main", "run", "sandbox_options"]
 
@@ -89,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tenant = parser.add_argument_group("tenant")
     defaults = TenantOptions()
     for f in fields(TenantOptions):
-        if f.name == "as_of":
+        if f.name in ("as_of", "vocabulary"):
             continue
         convert = _CONVERTERS[str(f.type)]
         tenant.add_argument(
@@ -102,6 +102,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
     tenant.add_argument(
         "--as-of", type=_instant, default=AS_OF, help="the tenant's 'now' (ISO 8601, UTC)"
+    )
+    tenant.add_argument(
+        "--vocabulary",
+        choices=VOCABULARIES,
+        default="field",
+        help="period spellings served: the field's (live tenants) or the vendor reference's "
+        "(default: %(default)s)",
     )
     faults = parser.add_argument_group("faults")
     for f in fields(Faults):

@@ -39,6 +39,7 @@ __all__ = [
     "CONTACT_LEVELS",
     "CURRENCIES",
     "STAGES",
+    "VOCABULARIES",
     "Tenant",
     "TenantOptions",
 ]
@@ -167,6 +168,10 @@ OUR_DOMAIN = "northwind-sales.example"
 _DIGITS36 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 
 
+#: The sandbox's period vocabularies (:attr:`TenantOptions.vocabulary`).
+VOCABULARIES: tuple[str, ...] = ("field", "reference")
+
+
 @dataclass(frozen=True, slots=True)
 class TenantOptions:
     """Size and seed of a synthetic tenant (the numbers are means where they say so)."""
@@ -179,8 +184,16 @@ class TenantOptions:
     activities_per_account: float = 40.0
     as_of: datetime = AS_OF
     history_days: int = 730
+    #: Which period spellings are served: ``"field"`` (what live tenants serve; the
+    #: documented-only ``current_*``/``last_year`` variations are dropped, query-api.md
+    #: section 2) or ``"reference"`` (the vendor reference's spellings instead).
+    vocabulary: str = "field"
 
     def __post_init__(self) -> None:
+        if self.vocabulary not in VOCABULARIES:
+            raise ValueError(
+                f"vocabulary must be one of {', '.join(VOCABULARIES)}, got {self.vocabulary!r}"
+            )
         if self.accounts < 1 or self.users < 1:
             raise ValueError("a tenant needs at least one account and one user")
         if min(self.opportunities_per_account, self.activities_per_account) < 0:
@@ -414,7 +427,7 @@ class Tenant:
         return found
 
     def size(self, obj: str) -> int:
-        """Number of rows of an object (``person`` has none in the sandbox)."""
+        """Number of rows of an object (``person``: the contacts)."""
         if obj == "account":
             return self.options.accounts
         if obj == "user":
@@ -423,6 +436,8 @@ class Tenant:
             return len(self.opportunities_raw.internal_id)
         if obj == "activity":
             return len(self.activities_raw.ts)
+        if obj == "person":
+            return len(self.contacts_raw.internal_id)
         return 0
 
     # -- generation ------------------------------------------------------------------------
