@@ -77,7 +77,7 @@ def _column(
     dtype: Any = None
     if part.type == "enumeration":
         values = part.values or metric.values
-        if values:
+        if values and not metric.picklist:  # a CRM picklist's values are the tenant's
             checks.append(pa.Check.isin(list(values)))
         if backend == "pyarrow":
             dtype = dtype_for("enumeration", backend=backend)

@@ -18,6 +18,7 @@ from bspandas import catalog
 from bspandas.errors import InvalidColumnsError, VariationAdjustedWarning
 from bspandas.sandbox import Sandbox
 from bspandas.sandbox.command import build_parser, sandbox_options
+from bspandas.sandbox.tenant import CUSTOM_STAGE
 from bspandas.sandbox.testing import read_csv_rows, session_for
 
 
@@ -286,3 +287,34 @@ def test_cli_takes_the_vocabulary_flag() -> None:
     assert sandbox_options(args)["vocabulary"] == "reference"
     with pytest.raises(SystemExit):
         parser.parse_args(["--vocabulary", "vendor"])
+
+
+# -- picklists are the tenant's ------------------------------------------------------------------
+
+
+def test_custom_stage_is_kept_without_a_validation_warning(sandbox: Sandbox) -> None:
+    # The reference's stages are examples; a tenant's CRM has its own (issue 14).
+    frame = quiet_read(
+        sandbox,
+        "opportunity",
+        [
+            "ootb_opportunity_id",
+            "ootb_opportunity_current_stage",
+            "ootb_opportunity_forecast_category",
+        ],
+    )
+    raw = sandbox.tenant.opportunities
+    stages = frame["ootb_opportunity_current_stage"].astype("string")
+    assert stages.tolist() == raw["stage"].astype(str).tolist()
+    share = (stages == CUSTOM_STAGE).mean()
+    assert 0.01 < share < 0.2
+    assert CUSTOM_STAGE in frame["ootb_opportunity_current_stage"].cat.categories
+    frame.backstory.validate()  # no SchemaValidationError for the tenant's own stage
+
+
+def test_non_picklist_enumerations_are_still_checked() -> None:
+    trend = pd.DataFrame({"ootb_engagement_trend": pd.Categorical(["increasing", "sideways"])})
+    with pytest.raises(bs.SchemaValidationError, match="ootb_engagement_trend"):
+        trend.backstory.validate()
+    stage = pd.DataFrame({"ootb_opportunity_current_stage": pd.Categorical([CUSTOM_STAGE])})
+    stage.backstory.validate()

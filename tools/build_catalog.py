@@ -108,7 +108,12 @@ REFERENCE_TYPES: dict[str, dict[str, Any]] = {
     "expected_close_date": {"type": "date"},
     "actual_close_date": {"type": "date"},
     # opportunity metrics
-    "ootb_opportunity_stage": {"type": "enumeration", "values": STAGES, "ordered": True},
+    "ootb_opportunity_stage": {
+        "type": "enumeration",
+        "values": STAGES,
+        "ordered": True,
+        "picklist": True,
+    },
     "ootb_stage_probability": {"type": "percentage", "bounds": (0, 100)},
     "ootb_days_in_current_stage": {"type": "count"},
     "ootb_total_sales_cycle_days": {"type": "count"},
@@ -319,6 +324,7 @@ FIELD_SLUGS: dict[str, dict[str, dict[str, Any]]] = {
             "type": "enumeration",
             "values": STAGES,
             "ordered": True,
+            "picklist": True,
             "description": "Current sales stage",
         },
         "ootb_opportunity_days_in_stage": {
@@ -362,6 +368,7 @@ FIELD_SLUGS: dict[str, dict[str, dict[str, Any]]] = {
             "type": "enumeration",
             "values": FORECAST_CATEGORIES,
             "ordered": True,
+            "picklist": True,
             "description": "Forecast category",
         },
         "ootb_opportunity_is_closed": {"type": "boolean", "description": "Closed (won or lost)"},
@@ -691,6 +698,7 @@ def _reference_entry(row: dict[str, Any]) -> Metric:
         bounds=_bounds(typ, rng, spec.get("bounds")),
         values=values,
         ordered=bool(spec.get("ordered", False)),
+        picklist=bool(spec.get("picklist", False)),
         parts=(Part(suffix="", type=typ, key=spec.get("key"), values=values),),
         key=spec.get("key"),
         source="reference",
@@ -939,6 +947,7 @@ def _field_entry(
         bounds=_bounds(typ, None, spec.get("bounds")),
         values=values,
         ordered=bool(spec.get("ordered", False)),
+        picklist=bool(spec.get("picklist", False)),
         label=label,
         label_known=label_known,
         window_in_label=window_in_label,
@@ -983,6 +992,7 @@ def _merge(reference: Metric, field: Metric) -> Metric:
             "key": reference.key or field.key,
             "source": "both",
             "evidence": field.evidence,
+            "picklist": reference.picklist or field.picklist,
             "bare": reference.bare or field.bare,
             "currency": reference.currency or field.currency,
         }

@@ -84,6 +84,9 @@ class Metric:
     bounds: tuple[float | None, float | None] | None = None
     values: tuple[str, ...] = ()
     ordered: bool = False
+    #: A CRM picklist (stage, forecast category): ``values`` are the reference's examples
+    #: and every tenant has its own, so values outside them are kept and not flagged.
+    picklist: bool = False
     label: str | None = None
     label_known: bool = False
     window_in_label: bool = True

@@ -627,6 +627,11 @@ def _o(e: MetricEngine) -> t.Opportunities:
     return e.tenant.opportunities_raw
 
 
+def _stage_names(e: MetricEngine, period: str | None) -> Any:
+    """The tenant's stage picklist, custom values included (they are the tenant's)."""
+    return texts(t.TENANT_STAGES, _o(e).stage_names())
+
+
 def _closed(e: MetricEngine) -> Arr:
     return _o(e).stage >= t.WON
 
@@ -707,7 +712,7 @@ _rules(
         "ootb_opportunity_count_of_meetings_standard": _count("opportunity", kinds=(t.MEETING,)),
         "ootb_opportunity_created_at": lambda e, p: stamps(_o(e).created_s),
         "ootb_opportunity_crm_id": lambda e, p: _o(e).crm_id,
-        "ootb_opportunity_current_stage": lambda e, p: texts(t.STAGES, _o(e).stage),
+        "ootb_opportunity_current_stage": _stage_names,
         "ootb_opportunity_days_in_stage": lambda e, p: ints(_days_in_stage_seconds(e)),
         "ootb_opportunity_engagement_level": _engagement_level("opportunity"),
         "ootb_opportunity_executive_activities": _count("opportunity", levels=(0,)),
@@ -730,7 +735,7 @@ _rules(
         "ootb_opportunity_owners": _owners_list,
         "ootb_opportunity_people_engaged": _count("opportunity", external=True, agg="contacts"),
         "ootb_opportunity_people_internal_id": lambda e, p: ints(_o(e).internal_id),
-        "ootb_opportunity_stage": lambda e, p: texts(t.STAGES, _o(e).stage),
+        "ootb_opportunity_stage": _stage_names,
         "ootb_opportunity_type": lambda e, p: texts(t.OPPORTUNITY_TYPES, _o(e).type),
         "ootb_opportunity_upcoming_meetings_standard": _upcoming("opportunity"),
         "ootb_stage_probability": lambda e, p: floats(t.STAGE_PROBABILITY[_o(e).stage], 1),
@@ -922,7 +927,7 @@ _rules(
         "ootb_activity_opportunity": _activity_opportunity,
         "ootb_activity_opportunity_name": lambda e, p: t._take(_o(e).name, _x(e).opportunity),
         "ootb_activity_opportunity_stage": lambda e, p: t._take(
-            texts(t.STAGES, _o(e).stage), _x(e).opportunity
+            texts(t.TENANT_STAGES, _o(e).stage_names()), _x(e).opportunity
         ),
         "ootb_activity_originator": _activity_originator,
         "ootb_activity_outbound": lambda e, p: bools(_x(e).outbound),
