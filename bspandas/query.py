@@ -88,9 +88,12 @@ class Query:
         sort: Any = None,
         variations: Mapping[str, Sequence[str] | str] | None = None,
         variables: Mapping[str, Any] | None = None,
+        on_unknown: Literal["raise", "text"] = "raise",
     ) -> None:
         self.object = store.check_object(object)
-        self.columns: list[Column] = resolve(columns, self.object, variations=variations)
+        self.columns: list[Column] = resolve(
+            columns, self.object, variations=variations, on_unknown=on_unknown
+        )
         if not self.columns:
             raise InvalidColumnsError(
                 "No columns asked for. Pass columns=[...]; "

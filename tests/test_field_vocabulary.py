@@ -318,3 +318,37 @@ def test_non_picklist_enumerations_are_still_checked() -> None:
         trend.backstory.validate()
     stage = pd.DataFrame({"ootb_opportunity_current_stage": pd.Categorical([CUSTOM_STAGE])})
     stage.backstory.validate()
+
+
+# -- an unknown slug can be read: the catalog is never a wall -----------------------------------
+
+
+def test_unknown_slug_raises_by_default_and_reads_as_text_on_request(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tenant serving a slug the catalog lacks: take ootb_account_domain out of the catalog
+    # while the sandbox keeps serving it (section 3, "Field vocabulary": account _domain).
+    from bspandas.catalog import store
+    from bspandas.sandbox import export
+
+    shipped = dict(store._index())
+    assert export.served("account", "ootb_account_domain") is not None
+    monkeypatch.setattr(export, "served", lambda obj, slug: shipped.get((obj, slug)))
+    lacking = {k: v for k, v in shipped.items() if k != ("account", "ootb_account_domain")}
+    monkeypatch.setattr(store, "_index", lambda: lacking)
+    with pytest.raises(bs.UnknownMetricError, match="Did you mean"):
+        bs.read_query("account", ["ootb_account_domain"], client=sandbox.client())
+    with pytest.warns(bs.UnregisteredMetricWarning, match="read as text"):
+        frame = bs.read_query(
+            "account",
+            ["ootb_account_id", "ootb_account_domain"],
+            on_unknown="text",
+            client=sandbox.client(),
+        )
+    raw = sandbox.tenant.accounts
+    expected = raw["domain"].astype("string").reset_index(drop=True)
+    assert frame["ootb_account_domain"].reset_index(drop=True).equals(expected)
+    assert expected.notna().sum() > 100
+    assert str(frame["ootb_account_domain"].dtype) == "string"
+    with pytest.raises(InvalidColumnsError, match="on_unknown"):
+        bs.read_query("account", ["ootb_account_id"], on_unknown="guess", dry_run=True)  # type: ignore[call-overload]

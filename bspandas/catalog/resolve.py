@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
@@ -29,6 +29,7 @@ from bspandas.errors import (
     InvalidColumnsError,
     InvalidVariationError,
     UnknownMetricError,
+    UnregisteredMetricWarning,
     VariationAdjustedWarning,
 )
 
@@ -241,6 +242,37 @@ def resolve_one(spec: Any, obj: str) -> list[Column]:
     )
 
 
+def _as_text(spec: Any, obj: str) -> Column:
+    """An unknown slug (``"slug"`` or ``{"slug": ...}``) requested as is and read as text."""
+    slug = (
+        spec if isinstance(spec, str) else spec.get("slug") if isinstance(spec, Mapping) else None
+    )
+    if not isinstance(slug, str) or (isinstance(spec, Mapping) and spec.get("variation_id")):
+        raise InvalidColumnsError(
+            f"on_unknown='text' reads unknown bare slugs; {spec!r} is not one. Register it "
+            "with bspandas.catalog.register(slug, object=..., type=..., periods=[...])."
+        )
+    warnings.warn(
+        f"{slug!r} is not in the catalog for {obj}: it is requested as is and read as text "
+        "(on_unknown='text'). If your tenant drops it the column is missing; register it "
+        f"for a typed column: bspandas.catalog.register({slug!r}, object={obj!r}, type=...).",
+        UnregisteredMetricWarning,
+        stacklevel=4,
+    )
+    metric = Metric(
+        object=obj,
+        slug=slug,
+        kind="field",
+        description="Unknown slug read as text (on_unknown='text')",
+        data_type="String",
+        type="text",
+        parts=(Part(suffix="", type="text"),),
+        source="custom",
+        evidence="registered",
+    )
+    return Column(metric, None)
+
+
 def _is_single_pair(value: object, obj: str) -> bool:
     """``columns=("ootb_emails_sent", "last_30_days")``: one (slug, period) pair, not two slugs."""
     if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)):
@@ -286,12 +318,19 @@ def resolve(
     obj: str,
     *,
     variations: Mapping[str, Sequence[str] | str] | None = None,
+    on_unknown: Literal["raise", "text"] = "raise",
 ) -> list[Column]:
     """Resolve a list of column specs (and a ``variations=`` mapping) for one object.
 
     Duplicates are removed, keeping the first occurrence, so the result has no repeated
-    frame column names.
+    frame column names. A slug the catalog does not know raises
+    :class:`~bspandas.UnknownMetricError` (``on_unknown="raise"``) or, with
+    ``on_unknown="text"``, is requested as is and read as text, with an
+    :class:`~bspandas.UnregisteredMetricWarning`: the catalog is never a wall between you
+    and what your tenant serves.
     """
+    if on_unknown not in ("raise", "text"):
+        raise InvalidColumnsError(f"on_unknown must be 'raise' or 'text', got {on_unknown!r}.")
     obj = store.check_object(obj)
     if columns is None:
         specs: list[Any] = []
@@ -306,7 +345,13 @@ def resolve(
     resolved: list[Column] = []
     seen: set[str] = set()
     for spec in specs:
-        for column in resolve_one(spec, obj):
+        try:
+            found = resolve_one(spec, obj)
+        except UnknownMetricError:
+            if on_unknown == "raise":
+                raise
+            found = [_as_text(spec, obj)]
+        for column in found:
             if column.name not in seen:
                 seen.add(column.name)
                 resolved.append(column)

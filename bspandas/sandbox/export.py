@@ -11,9 +11,11 @@ metrics, the single-suffix form are unknown variations: the column is dropped, H
 Unknown slugs are dropped too. A windowed slug without a variation gets ``last_7_days``
 (``next_7_days`` for upcoming metrics), or its first period when it lacks that one.
 
-``person`` is a known object without any vocabulary in the sandbox: every column is
-dropped and the answer is an empty header line. Without any column left, the answer is the
-(empty) header line alone.
+The periods served are the field's by default (the catalog's; ``current_*`` and
+``last_year`` variations are dropped as the recorded tenant drops them); a tenant built
+with ``vocabulary="reference"`` serves the reference's spellings instead. ``person`` rows
+are the tenant's contacts. Without any column left, the answer is the (empty) header line
+alone.
 
 >>> from bspandas.sandbox.metrics import MetricEngine
 >>> from bspandas.sandbox.tenant import Tenant
