@@ -352,3 +352,25 @@ def test_unknown_slug_raises_by_default_and_reads_as_text_on_request(
     assert str(frame["ootb_account_domain"].dtype) == "string"
     with pytest.raises(InvalidColumnsError, match="on_unknown"):
         bs.read_query("account", ["ootb_account_id"], on_unknown="guess", dry_run=True)  # type: ignore[call-overload]
+
+
+def test_registered_custom_fields_are_served_with_their_expansions(sandbox: Sandbox) -> None:
+    # section 3: "custom CRM fields are addressed by their own slugs (...,
+    # user lookups ending in `__c_user` giving `(id)`/`(name)`)"
+    catalog.register("opportunity_csm_owner__c_user", type="reference", label="CSM Owner")
+    catalog.register("opportunity_renewal_acv__c", type="money", label="Renewal ACV")
+    rows = export(
+        sandbox,
+        "opportunity",
+        [{"slug": "opportunity_csm_owner__c_user"}, {"slug": "opportunity_renewal_acv__c"}],
+    )
+    assert rows[0] == ["CSM Owner (id)", "CSM Owner (name)", "Renewal ACV"]
+    frame = quiet_read(
+        sandbox, "opportunity", ["opportunity_csm_owner__c_user", "opportunity_renewal_acv__c"]
+    )
+    users = sandbox.tenant.users.set_index("internal_id")["name"]
+    ids = frame["opportunity_csm_owner__c_user_id"].dropna()
+    assert ids.isin(users.index).all()
+    names = frame.loc[ids.index, "opportunity_csm_owner__c_user_name"]
+    assert names.tolist() == users.loc[ids.astype("int64")].tolist()
+    assert str(frame["opportunity_renewal_acv__c"].dtype) == "Float64"

@@ -121,7 +121,7 @@ class MetricEngine:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self._lock = threading.RLock()
-        self._cache: dict[tuple[str, str, str | None], Values] = {}
+        self._cache: dict[tuple[Any, ...], Values] = {}
         self._memo: dict[Any, Any] = {}
 
     @property
@@ -137,11 +137,13 @@ class MetricEngine:
 
     def values(self, metric: Metric, period: str | None) -> Values:
         """One canonical Arrow array per part of ``metric`` for ``period`` (None: bare)."""
-        key = (metric.object, metric.slug, period)
+        key: tuple[Any, ...] = (metric.object, metric.slug, period)
+        if metric.source == "custom":  # a registration may change: key on its shape
+            key = (metric.object, metric.slug, period, metric.type, len(metric.parts))
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                rule = _RULES[(metric.object, metric.slug)]
+                rule = _RULES.get((metric.object, metric.slug)) or _registered_rule(metric)
                 raw = rule(self, period)
                 arrays = raw if isinstance(raw, tuple) else (raw,)
                 if len(arrays) != len(metric.parts):
@@ -1027,9 +1029,41 @@ def served_periods(metric: Metric, vocabulary: str = "field") -> tuple[str, ...]
     return ("current", *spelled) if metric.bare and metric.kind == "metric" else spelled
 
 
+def _registered_rule(metric: Metric) -> Rule:
+    """Deterministic values for a registered custom field (a tenant's own CRM field), one
+    array per part: lookups (``type="reference"``) give a user's ``(id)``/``(name)``."""
+    seed = sum(metric.slug.encode()) + 7 * len(metric.slug)
+
+    def rule(e: MetricEngine, period: str | None) -> Any:
+        rows = e.rows(metric.object)
+        rng = np.random.default_rng(seed)
+        missing = rng.random(rows) < 0.1
+        if metric.type == "reference":
+            users = rng.integers(0, e.rows("user"), rows)
+            return e.user_ref(np.where(missing, -1, users))
+        kind = metric.parts[0].type
+        if kind in ("count", "internal_id", "duration"):
+            return ints(rng.integers(0, 50, rows), missing)
+        if kind in ("number", "score", "percentage", "money"):
+            return floats(np.where(missing, np.nan, rng.random(rows) * 100), 1)
+        if kind == "boolean":
+            return bools(rng.random(rows) < 0.5, missing)
+        if kind == "date":
+            return dates(e.tenant.as_of_s // DAY - rng.integers(0, 365, rows), missing)
+        if kind == "timestamp":
+            return stamps(e.tenant.as_of_s - rng.integers(0, 365 * DAY, rows), missing)
+        pool = metric.values or metric.parts[0].values or ("Alpha", "Beta", "Gamma", "Delta")
+        return texts(tuple(pool), np.where(missing, -1, rng.integers(0, len(pool), rows)))
+
+    return rule
+
+
 def served(obj: str, slug: str) -> Metric | None:
-    """The catalog entry of a slug the sandbox serves for ``obj`` (shipped entries only)."""
+    """The catalog entry of a slug the sandbox serves for ``obj``: shipped entries with a
+    rule, and custom fields you registered (served with their expansions, section 3)."""
     metric = store.find(slug, obj)
-    if metric is None or metric.source == "custom" or (obj, slug) not in _RULES:
+    if metric is None:
         return None
-    return metric
+    if metric.source == "custom":
+        return metric if obj in SERVED_OBJECTS else None
+    return metric if (obj, slug) in _RULES else None
