@@ -36,7 +36,10 @@ __all__ = ["DemoFigures", "analyse", "run_demo"]
 RISK = 70
 LOW_ENGAGEMENT = 40
 TOP_OWNERS = 8
-PERIODS = ["last_7_days", "last_30_days", "current_quarter", "current_year"]
+# Verified live with these periods (query-api.md appendix, "Slugs verified live": F9).
+PERIODS = ["last_7_days", "last_30_days", "last_90_days", "this_quarter"]
+EMAILS = "ootb_account_count_of_emails_sent"
+MEETINGS = "ootb_account_count_of_meetings_standard"
 ACCOUNT_COLUMNS = [
     "ootb_account_crm_id",
     "ootb_account_name",
@@ -44,8 +47,8 @@ ACCOUNT_COLUMNS = [
     "ootb_churn_risk_score",
     "ootb_account_engagement_level",
     "ootb_engagement_trend",
-    ("ootb_emails_sent", PERIODS),
-    ("ootb_meetings_held", PERIODS),
+    (EMAILS, PERIODS),
+    (MEETINGS, PERIODS),
 ]
 OPPORTUNITY_COLUMNS = [
     "ootb_opportunity_crm_id",
@@ -172,9 +175,9 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
     _section(out, "2. Email and meeting activity across periods (mean per account)")
     rows = {}
     for label, frame in (("at risk", at_risk), ("all accounts", accounts)):
-        for metric in ("ootb_emails_sent", "ootb_meetings_held"):
+        for metric, name in ((EMAILS, "emails sent"), (MEETINGS, "meetings")):
             wide = frame.backstory.pivot_variations(metric)
-            rows[(label, metric.removeprefix("ootb_"))] = wide[PERIODS].astype("Float64").mean()
+            rows[(label, name)] = wide[PERIODS].astype("Float64").mean()
     table = pd.DataFrame(rows).T.round(1)
     table.columns = [bs.catalog.period_vocabulary.label(p) for p in table.columns]
     print(table.to_string(), file=out)
@@ -265,7 +268,7 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
             accounts, "ootb_churn_risk_score", thresholds=(risk,), object="account"
         ),
         "emails_by_period_at_risk.png": plots.metric_by_period(
-            at_risk, "ootb_emails_sent", object="account", how="mean"
+            at_risk, EMAILS, object="account", how="mean"
         ),
         "pipeline_by_stage_and_owner.png": pipeline,
     }

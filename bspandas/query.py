@@ -111,6 +111,7 @@ class Query:
         sort: Any = None,
         variations: Mapping[str, Sequence[str] | str] | None = None,
         variables: Mapping[str, Any] | None = None,
+        on_unknown: Literal["raise", "text"] = "raise",
     ) -> None:
         self.object = store.check_object(object)
         if variations is not None and not isinstance(variations, Mapping):
@@ -123,7 +124,9 @@ class Query:
             raise TypeError(
                 f"variables= takes a dict of names for @name, got a {type(variables).__name__}."
             )
-        self.columns: list[Column] = resolve(columns, self.object, variations=variations)
+        self.columns: list[Column] = resolve(
+            columns, self.object, variations=variations, on_unknown=on_unknown
+        )
         if not self.columns:
             raise InvalidColumnsError(
                 "No columns asked for. Pass columns=[...]; "

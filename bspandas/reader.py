@@ -57,6 +57,7 @@ log = logging.getLogger("bspandas")
 
 OnMissing = Literal["raise", "warn", "ignore"]
 OnIgnored = Literal["warn", "raise", "apply"]
+OnUnknown = Literal["raise", "text"]
 Validate = bool | Literal["warn", "raise"]
 
 
@@ -483,6 +484,7 @@ def read_query(
     validate: Validate = ...,
     on_missing: OnMissing = ...,
     on_ignored_filter: OnIgnored = ...,
+    on_unknown: OnUnknown = ...,
     chunksize: None = ...,
     progress: bool | None = ...,
     cache: bool | str | Path | Cache | None = ...,
@@ -505,6 +507,7 @@ def read_query(
     validate: Validate = ...,
     on_missing: OnMissing = ...,
     on_ignored_filter: OnIgnored = ...,
+    on_unknown: OnUnknown = ...,
     chunksize: int,
     progress: bool | None = ...,
     cache: None = ...,
@@ -527,6 +530,7 @@ def read_query(
     validate: Validate = ...,
     on_missing: OnMissing = ...,
     on_ignored_filter: OnIgnored = ...,
+    on_unknown: OnUnknown = ...,
     chunksize: None = ...,
     progress: bool | None = ...,
     cache: bool | str | Path | Cache | None = ...,
@@ -548,6 +552,7 @@ def read_query(
     validate: Validate = "warn",
     on_missing: OnMissing = "raise",
     on_ignored_filter: OnIgnored = "warn",
+    on_unknown: OnUnknown = "raise",
     chunksize: int | None = None,
     progress: bool | None = None,
     cache: bool | str | Path | Cache | None = None,
@@ -562,9 +567,12 @@ def read_query(
     API or simple dict. dtypes come from the catalog (``dtypes=`` overrides); the result is
     validated against the catalog schema (``validate="warn"``). Columns the server drops
     raise :class:`bspandas.MissingColumnsError` (``on_missing``); rows that prove the server
-    ignored a filter warn (``on_ignored_filter``). ``chunksize=`` gives an iterator of frames
-    with identical dtypes, ``cache=`` stores answers as Parquet, ``dry_run=True`` returns
-    the exact JSON payload without sending anything.
+    ignored a filter warn (``on_ignored_filter``). A slug the catalog does not know raises
+    :class:`bspandas.UnknownMetricError` with the closest ones; ``on_unknown="text"`` reads it
+    as text instead, with a warning (your tenant may serve slugs the catalog lacks).
+    ``chunksize=`` gives an iterator of frames with identical dtypes, ``cache=`` stores
+    answers as Parquet, ``dry_run=True`` returns the exact JSON payload without sending
+    anything.
     """
     _check_options(dtype_backend, validate, on_missing, on_ignored_filter, chunksize, dtypes)
     if isinstance(object, Query):
@@ -584,6 +592,7 @@ def read_query(
             sort=sort,
             variations=variations,
             variables=variables,
+            on_unknown=on_unknown,
         )
     if dtypes:
         _check_dtype_columns(dtypes, query)

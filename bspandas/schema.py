@@ -20,7 +20,7 @@ from bspandas.catalog import store
 from bspandas.catalog.model import Metric, Part
 from bspandas.catalog.resolve import parse_name, resolve
 from bspandas.dtypes import Backend, dtype_for
-from bspandas.errors import InvalidColumnsError, SchemaValidationError
+from bspandas.errors import InvalidColumnsError, SchemaValidationError, UnknownMetricError
 
 __all__ = ["PRIMARY_KEYS", "schema_for", "summarize_failures", "validate_frame"]
 
@@ -77,7 +77,7 @@ def _column(
     dtype: Any = None
     if part.type == "enumeration":
         values = part.values or metric.values
-        if values:
+        if values and not metric.picklist:  # a CRM picklist's values are the tenant's
             checks.append(pa.Check.isin(list(values)))
         if backend == "pyarrow":
             dtype = dtype_for("enumeration", backend=backend)
@@ -129,7 +129,13 @@ def _named_columns(
                 metric, period, part = found
                 yield spec, metric, part, period
                 continue
-        for column in resolve([spec], obj):
+        try:
+            resolved = resolve([spec], obj)
+        except UnknownMetricError:
+            if isinstance(spec, str):
+                continue  # read with on_unknown="text": the catalog cannot check it
+            raise
+        for column in resolved:
             for output in column.outputs():
                 yield output.name, column.metric, output.part, column.period
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 
 import bspandas
 from bspandas import catalog
+from bspandas.catalog import store
 from bspandas.errors import (
     InvalidColumnsError,
     InvalidVariationError,
@@ -27,14 +29,15 @@ def test_get_returns_typed_entry() -> None:
         "account",
         "score",
         (0, 100),
-        ("current",),
+        (),  # documented with `current` only: no period, sent bare (query-api.md section 2)
     )
+    assert churn.bare
 
 
 def test_every_entry_has_the_required_attributes() -> None:
     frame = catalog.metrics()
     assert len(frame) > 130
-    assert set(frame["object"]) == {"account", "opportunity", "user", "activity"}
+    assert set(frame["object"]) == {"account", "opportunity", "user", "activity", "person"}
     for metric in (catalog.get(s, o) for o, s in zip(frame["object"], frame["slug"], strict=True)):
         assert metric.kind in ("field", "metric")
         assert metric.description
@@ -79,8 +82,11 @@ def test_percentages_double_their_suffix_and_keep_a_plain_label() -> None:
 def test_search_finds_emails_metrics_across_objects() -> None:
     hits = catalog.search("emails")
     assert {"account", "opportunity", "user"} <= set(hits["object"])
-    assert list(hits["score"]) == sorted(hits["score"], reverse=True)
-    assert "ootb_emails_sent" in set(hits["slug"])
+    # verified slugs first, then by score within each evidence group
+    rank = {"verified": 0, "seen": 1, "reference": 2, "registered": 3}
+    keys = [(rank[e], -s) for e, s in zip(hits["evidence"], hits["score"], strict=True)]
+    assert keys == sorted(keys)
+    assert "ootb_emails_sent" in set(catalog.search("emails", limit=None)["slug"])
 
 
 def test_search_ranks_exact_and_restricts_to_object() -> None:
@@ -97,8 +103,8 @@ def test_describe_has_everything_including_periods() -> None:
     assert [p["period"] for p in info["periods"]] == [
         "last_7_days",
         "last_30_days",
-        "current_quarter",
-        "current_year",
+        "this_quarter",
+        "this_fyear",
     ]
     assert info["periods"][1]["variation id"] == "ootb_emails_sent_last_30_days"
     assert "ootb_emails_sent" in str(info)
@@ -126,14 +132,14 @@ def test_every_spelling_resolves_to_the_full_variation_id(spec: object) -> None:
 
 def test_several_periods_and_variations_mapping() -> None:
     cols = catalog.resolve(
-        ["ootb_account_name", ("ootb_emails_sent", ["last_7_days", "current_year"])],
+        ["ootb_account_name", ("ootb_emails_sent", ["last_7_days", "this_fyear"])],
         "account",
         variations={"ootb_meetings_held": ["last_30_days"]},
     )
     assert [c.name for c in cols] == [
         "ootb_account_name",
         "ootb_emails_sent_last_7_days",
-        "ootb_emails_sent_current_year",
+        "ootb_emails_sent_this_fyear",
         "ootb_meetings_held_last_30_days",
     ]
 
@@ -150,9 +156,9 @@ def test_disallowed_period_lists_the_allowed_ones() -> None:
         catalog.resolve([("ootb_emails_sent", "last_90_days")], "account")
     message = str(info.value)
     assert "'last_90_days'" in message
-    for allowed in ("last_7_days", "last_30_days", "current_quarter", "current_year"):
+    for allowed in ("last_7_days", "last_30_days", "this_quarter", "this_fyear"):
         assert allowed in message
-    assert info.value.allowed == ["last_7_days", "last_30_days", "current_quarter", "current_year"]
+    assert info.value.allowed == ["last_7_days", "last_30_days", "this_quarter", "this_fyear"]
 
 
 def test_windowed_metric_without_period_is_refused() -> None:
@@ -165,10 +171,56 @@ def test_point_in_time_metric_needs_no_period() -> None:
     assert column.api() == {"slug": "ootb_churn_risk_score"}
 
 
-def test_synonym_period_is_translated_with_a_warning() -> None:
-    with pytest.warns(VariationAdjustedWarning, match="current_quarter"):
+def test_field_period_is_sent_as_is() -> None:
+    # query-api.md section 2, "Periods seen working": this_quarter; one tenant drops current_*.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         (column,) = catalog.resolve([("ootb_emails_sent", "this_quarter")], "account")
-    assert column.variation_id == "ootb_emails_sent_current_quarter"
+        (year,) = catalog.resolve([("ootb_emails_sent", "this_fyear")], "account")
+    assert column.variation_id == "ootb_emails_sent_this_quarter"
+    assert year.variation_id == "ootb_emails_sent_this_fyear"
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent"),
+    [
+        ("current_quarter", "this_quarter"),
+        ("current_year", "this_fyear"),
+        ("Current Quarter", "this_quarter"),
+        ("ootb_emails_sent_current_quarter", "this_quarter"),
+    ],
+)
+def test_doc_period_is_a_synonym_of_the_field_one_with_one_warning(asked: str, sent: str) -> None:
+    spec = asked if asked.startswith("ootb_") else ("ootb_emails_sent", asked)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (column,) = catalog.resolve([spec], "account")
+    assert [type(w.message) for w in caught] == [VariationAdjustedWarning]
+    assert column.variation_id == f"ootb_emails_sent_{sent}"
+    assert column.name == f"ootb_emails_sent_{sent}"
+
+
+def test_last_year_is_sent_as_last_fyear() -> None:
+    # query-api.md section 2: `last_year` is doc-only; the field spells it `last_fyear`.
+    with pytest.warns(VariationAdjustedWarning, match="last_fyear"):
+        (column,) = catalog.resolve(
+            [("ootb_account_closed_won_opportunities", "last_year")], "account"
+        )
+    assert column.variation_id == "ootb_account_closed_won_opportunities_last_fyear"
+
+
+def test_current_is_not_a_period_for_bare_slugs() -> None:
+    with pytest.warns(VariationAdjustedWarning, match="not a period"):
+        (column,) = catalog.resolve([("ootb_churn_risk_score", "current")], "account")
+    assert column.api() == {"slug": "ootb_churn_risk_score"}
+    assert column.name == "ootb_churn_risk_score"
+
+
+def test_no_shipped_entry_lists_a_doc_only_period_with_a_field_synonym() -> None:
+    doc_only = {"current", "current_week", "current_month", "current_quarter", "current_year"}
+    doc_only.add("last_year")
+    offenders = [(m.slug, p) for m in store.all_metrics() for p in m.periods if p in doc_only]
+    assert offenders == []
 
 
 def test_unknown_slug_names_it_and_suggests_close_ones() -> None:
@@ -264,8 +316,8 @@ def test_unregistered_custom_metric_is_text_with_a_warning() -> None:
 def test_custom_slug_for_the_wrong_object_is_refused() -> None:
     with pytest.raises(InvalidColumnsError, match="names object 'user'"):
         catalog.register("custom_user_x", object="account", type="count")
-    with pytest.raises(InvalidColumnsError, match="not a custom slug"):
-        catalog.register("ootb_my_metric", type="count")
+    with pytest.raises(InvalidColumnsError, match="Pass object="):
+        catalog.register("my_metric", type="count")
 
 
 def test_parse_name_maps_frame_columns_back() -> None:

@@ -16,7 +16,7 @@ from bspandas.sandbox import Sandbox
 BASE = ["ootb_account_crm_id", "ootb_account_name"]
 MORE = [
     "annual_revenue",
-    ("ootb_meetings_held", ["last_30_days", "current_year"]),
+    ("ootb_meetings_held", ["last_30_days", "this_fyear"]),
     "ootb_account_original_owner",
 ]
 

@@ -215,11 +215,11 @@ def test_unknown_slugs_are_dropped_ignored_in_filters_and_sorts(sandbox: Sandbox
     }  # fmt: skip
     with session_for(sandbox) as http:
         rows = read_csv_rows(http.post(sandbox.export_url, json=query, timeout=30).content)
-        assert rows[0] == ["Id"]
+        assert rows[0] == ["Account ID"]  # query-api.md appendix, "More labels"
         assert [int(r[0]) for r in rows[1:]] == list(sandbox.tenant.accounts["internal_id"])
         sandbox.reset_faults()
         rows = read_csv_rows(http.post(sandbox.export_url, json=query, timeout=30).content)
-    assert rows[0] == ["Id", "Account Type", "Churn Risk Score"]
+    assert rows[0] == ["Account ID", "Account Type", "Churn Risk Score"]
     assert {r[1] for r in rows[1:]} == {"Partner"}
 
 
@@ -232,7 +232,7 @@ def test_unfilterable_slugs_are_served_but_their_filters_ignored(sandbox: Sandbo
     }
     with session_for(sandbox) as http:
         rows = read_csv_rows(http.post(sandbox.export_url, json=query, timeout=30).content)
-    assert rows[0] == ["Id", "Account Type"]
+    assert rows[0] == ["Account ID", "Account Type"]
     assert len(rows) - 1 == len(sandbox.tenant.accounts)
     assert {r[1] for r in rows[1:]} - {"Partner"}
 

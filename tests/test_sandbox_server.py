@@ -193,7 +193,8 @@ def test_unknown_slugs_and_variations_are_dropped_silently(sandbox: Sandbox) -> 
         {"slug": "ootb_no_such_metric"},
         {"slug": slug, "variation_id": "last_30_days"},  # the documented mistake
         {"slug": slug, "variation_id": f"{slug}_next_week"},
-        {"slug": slug, "variation_id": f"{slug}_current_quarter"},  # not a period of this slug
+        # query-api.md section 2: "one tenant rejected the `current_*` ... by dropping the column"
+        {"slug": slug, "variation_id": f"{slug}_current_quarter"},
         {"slug": pct, "variation_id": f"{pct}_last_90_days"},  # single suffix
         {"slug": pct, "variation_id": f"{pct}_last_90_days_last_90_days"},  # doubled: works
         {"slug": "ootb_account_name", "variation_id": "ootb_account_name_last_7_days"},

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -28,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bspandas.catalog.model import Metric, Part  # noqa: E402
+from bspandas.catalog.vocabulary import PERIODS  # noqa: E402
 from bspandas.catalog.vocabulary import label as period_label  # noqa: E402
 
-DEFAULT_SPEC = ROOT.parent / "shared" / "spec"
+DEFAULT_SPEC = Path(os.environ.get("BSPANDAS_SPEC_DIR") or ROOT.parent / "shared" / "spec")
 OUTPUT = ROOT / "bspandas" / "catalog" / "catalog.json"
 
 DATA_TYPE_OF = {
@@ -106,7 +108,12 @@ REFERENCE_TYPES: dict[str, dict[str, Any]] = {
     "expected_close_date": {"type": "date"},
     "actual_close_date": {"type": "date"},
     # opportunity metrics
-    "ootb_opportunity_stage": {"type": "enumeration", "values": STAGES, "ordered": True},
+    "ootb_opportunity_stage": {
+        "type": "enumeration",
+        "values": STAGES,
+        "ordered": True,
+        "picklist": True,
+    },
     "ootb_stage_probability": {"type": "percentage", "bounds": (0, 100)},
     "ootb_days_in_current_stage": {"type": "count"},
     "ootb_total_sales_cycle_days": {"type": "count"},
@@ -164,6 +171,28 @@ FUTURE = ("next_7_days", "next_14_days", "next_30_days", "this_week", "this_mont
 CLOSING = ("this_month", "this_quarter", "next_7_days", "next_14_days", "next_30_days", "any_time")
 
 USER_REF = ("user.internal_id", "user.name")
+
+# query-api.md section 2: one tenant drops the documented ``current_*`` and ``last_year``
+# forms; the field spells the same windows this way. ``current`` is no period at all: a
+# metric documented with it is simply requested bare.
+FIELD_SPELLING = {
+    "current_week": "this_week",
+    "current_month": "this_month",
+    "current_quarter": "this_quarter",
+    "current_year": "this_fyear",
+    "last_year": "last_fyear",
+}
+F9 = (
+    "last_7_days",
+    "last_14_days",
+    "last_30_days",
+    "last_60_days",
+    "last_90_days",
+    "last_month",
+    "last_quarter",
+    "this_quarter",
+    "any_time",
+)
 
 
 def _ref(id_key: str, name_key: str, description: str, **extra: Any) -> dict[str, Any]:
@@ -295,6 +324,7 @@ FIELD_SLUGS: dict[str, dict[str, dict[str, Any]]] = {
             "type": "enumeration",
             "values": STAGES,
             "ordered": True,
+            "picklist": True,
             "description": "Current sales stage",
         },
         "ootb_opportunity_days_in_stage": {
@@ -338,6 +368,7 @@ FIELD_SLUGS: dict[str, dict[str, dict[str, Any]]] = {
             "type": "enumeration",
             "values": FORECAST_CATEGORIES,
             "ordered": True,
+            "picklist": True,
             "description": "Forecast category",
         },
         "ootb_opportunity_is_closed": {"type": "boolean", "description": "Closed (won or lost)"},
@@ -452,6 +483,128 @@ FIELD_SLUGS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+# Slugs of the appendix ("the field vocabulary in detail") that the section-3 list lacks:
+# finer type, window family, description. Periods of verified slugs come from the
+# appendix table itself; the ones given here are for slugs seen in production bodies.
+APPENDIX_SLUGS: dict[str, dict[str, dict[str, Any]]] = {
+    "account": {
+        "ootb_account_closed_lost_opportunities": {
+            "type": "count",
+            "periods": PAST,
+            "description": "Opportunities closed lost in the window",
+        },
+        "ootb_account_closed_won_opportunities": {
+            "type": "count",
+            "periods": PAST,
+            "description": "Opportunities closed won in the window",
+        },
+        "ootb_account_count_of_emails": {
+            "type": "count",
+            "periods": PAST,
+            "description": "Emails with the account",
+        },
+        "ootb_account_count_of_engaged_executives_external": {
+            "type": "count",
+            "periods": PAST,
+            "description": "External executives engaged",
+        },
+        "ootb_account_count_of_external_people_contacted": {
+            "type": "count",
+            "periods": PAST,
+            "description": "External people contacted",
+        },
+        "ootb_account_description": {"type": "text", "description": "Account description"},
+    },
+    "opportunity": {
+        "ootb_opportunity_time_spent_with_partner_standard": {
+            "type": "duration",
+            "periods": F9,
+            "description": "Time spent with partners on the opportunity",
+        },
+        "ootb_opportunity_executive_activities": {
+            "type": "count",
+            "periods": PAST,
+            "description": "Activities with executives on the opportunity",
+        },
+        "ootb_opportunity_meetings_with_director_vp_exec": {
+            "type": "count",
+            "periods": PAST,
+            "description": "Meetings with directors, VPs and executives",
+        },
+        "ootb_opportunity_total_activities_count": {
+            "type": "count",
+            "periods": PAST,
+            "description": "Activities on the opportunity",
+        },
+    },
+    "user": {
+        "ootb_user_time_spent_activities_matched": {
+            "type": "duration",
+            "periods": F9,
+            "description": "Time spent in external activities matched to accounts",
+        },
+        "ootb_user_external_meetings_matched": {
+            "type": "count",
+            "periods": F9,
+            "description": "External meetings matched to accounts",
+        },
+        "ootb_user_opportunity_created_standard": {
+            "type": "count",
+            "periods": F9,
+            "description": "Opportunities the user created",
+        },
+        "ootb_user_count_accounts_engaged_standard": {
+            "type": "count",
+            "description": "Accounts engaged (the server's 7-day default window)",
+        },
+        "ootb_user_percentage_time_spent_external": {
+            "type": "percentage",
+            "description": "Share of time spent with external people (default window)",
+        },
+    },
+    "activity": {
+        "ootb_activity_account_engagement_level": {
+            "type": "score",
+            "description": "Engagement level of the matched account",
+        },
+        "ootb_activity_opportunity_stage": {
+            "type": "text",
+            "description": "Stage of the matched opportunity",
+        },
+        "ootb_activity_owner": _ref(*USER_REF, "Owner of the activity (user id and name)"),
+        "ootb_activity_created_at": {"type": "timestamp", "description": "When it was logged"},
+        "ootb_activity_sentiment": {"type": "text", "description": "Sentiment"},
+        "ootb_activity_summary": {"type": "text", "description": "Summary"},
+        "ootb_activity_transcript_status": {"type": "text", "description": "Transcript status"},
+        "ootb_activity_action_items": {"type": "text", "description": "Action items"},
+        "ootb_activity_key_topics": {"type": "text", "description": "Key topics"},
+    },
+    "person": {
+        "ootb_person_department": {"type": "text", "description": "Department"},
+        "ootb_person_email": {"type": "text", "key": "person.email", "description": "Email"},
+        "ootb_person_engagement_level": {"type": "score", "description": "Engagement level"},
+        "ootb_person_external_participant": {
+            "type": "boolean",
+            "description": "Outside the company",
+        },
+        "ootb_person_job_title": {"type": "text", "description": "Job title"},
+        "ootb_person_max_buying_power": {"type": "text", "description": "Highest buying power"},
+        "ootb_person_min_buying_power": {"type": "text", "description": "Lowest buying power"},
+        "ootb_person_phone": {"type": "text", "description": "Phone number"},
+        "ootb_person_primary_key": {
+            "type": "id",
+            "key": "person.crm_id",
+            "description": "CRM id of the person",
+        },
+        "ootb_person_seniority": {"type": "text", "description": "Seniority"},
+        "ootb_person_seniority_level": {"type": "text", "description": "Seniority level"},
+        "ootb_person_win_rate_level": {"type": "text", "description": "Win-rate level"},
+    },
+}
+
+#: Slugs the field record says must not be requested (appendix, "Known bad").
+KNOWN_BAD_HEADING = "Known bad [field]:"
+
 # Period labels the spec does not spell out are in bspandas.catalog.periods; the build checks
 # that the labels the spec does spell out agree with them.
 TAG_SUFFIX = {"id": "_id", "name": "_name", "amount": "", "currency_iso_code": "_currency"}
@@ -521,12 +674,17 @@ def _reference_entry(row: dict[str, Any]) -> Metric:
         lo, hi = row["Range"].split("-")
         rng = (_number(lo), _number(hi))
     periods: tuple[str, ...] = ()
+    bare = False
     values: tuple[str, ...] = tuple(spec.get("values", ()))
     variations = row.get("Variations", "")
     if variations.startswith("Values:"):
         values = tuple(v.strip() for v in variations.removeprefix("Values:").split(","))
     elif variations:
-        periods = tuple(v.strip().lower() for v in variations.split(","))
+        documented = [v.strip().lower() for v in variations.split(",")]
+        bare = "current" in documented
+        periods = tuple(
+            dict.fromkeys(FIELD_SPELLING.get(p, p) for p in documented if p != "current")
+        )
     example = row.get("Example Value") or row.get("Example Values") or None
     return Metric(
         object=row["object"],
@@ -540,12 +698,13 @@ def _reference_entry(row: dict[str, Any]) -> Metric:
         bounds=_bounds(typ, rng, spec.get("bounds")),
         values=values,
         ordered=bool(spec.get("ordered", False)),
+        picklist=bool(spec.get("picklist", False)),
         parts=(Part(suffix="", type=typ, key=spec.get("key"), values=values),),
         key=spec.get("key"),
         source="reference",
         example=example,
         category=row["section"],
-        bare=not periods or "current" in periods,
+        bare=not periods or bare,
     )
 
 
@@ -631,8 +790,107 @@ def parse_window_labels(text: str) -> dict[str, str]:
     return out
 
 
+_PERIOD_IDS = {p.id for p in PERIODS}
+
+
+def _appendix(text: str) -> str:
+    return text[text.index("## Appendix") :]
+
+
+def parse_verified(text: str) -> dict[tuple[str, str], tuple[str, ...] | None]:
+    """``{(object, slug): periods}`` from the appendix table of slugs verified live.
+
+    ``None`` keeps the slug's own periods (attributes, or only the bare default probed);
+    ``()`` means bare only.
+    """
+    body = _section(_appendix(text), "### Slugs verified live")
+    out: dict[tuple[str, str], tuple[str, ...] | None] = {}
+    for line in body.splitlines():
+        cells = _cells(line.strip().strip("|")) if line.startswith("| ") else []
+        if len(cells) != 3 or cells[0] not in (
+            "account",
+            "opportunity",
+            "user",
+            "activity",
+            "person",
+        ):
+            continue
+        obj, slugs, windowing = cells
+        periods: tuple[str, ...] | None
+        if windowing.startswith("F9"):
+            periods = F9
+        elif windowing.startswith("bare only"):
+            periods = ()
+        elif windowing.startswith("last_7/14/30/60_days"):
+            periods = ("last_7_days", "last_14_days", "last_30_days", "last_60_days")
+        else:
+            found = tuple(w for w in re.findall(r"[a-z0-9_]+", windowing) if w in _PERIOD_IDS)
+            periods = found or None
+        for item in slugs.split(","):
+            name = re.sub(r"\s*\(.*\)", "", item).strip()
+            slug = f"ootb_{obj}{name}" if name.startswith("_") else name
+            out[(obj, slug)] = periods
+    if len(out) < 40:
+        fail(f"only {len(out)} verified slugs parsed from the appendix; the table changed?")
+    return out
+
+
+def parse_seen(text: str) -> set[tuple[str, str]]:
+    """``(object, slug)`` pairs of the appendix list of slugs seen in production bodies."""
+    body = _section(_appendix(text), "### Slugs seen in production bodies")
+    out: set[tuple[str, str]] = set()
+    for bullet in re.split(r"^- ", body, flags=re.MULTILINE):
+        match = re.match(r"(account|opportunity|activity|user): (.*)", bullet, flags=re.DOTALL)
+        if not match:
+            continue
+        obj = match.group(1)
+        listing = re.sub(r"\([^)]*\)", "", " ".join(match.group(2).split()))
+        for item in re.split(r"[,.]\s*", listing):
+            name = item.strip().split(" ")[0]
+            if name.startswith("_"):
+                out.add((obj, f"ootb_{obj}{name}"))
+            elif name.startswith("ootb_"):
+                out.add((obj, name))
+    return out
+
+
+def parse_known_bad(text: str) -> dict[str, str]:
+    """``{slug: why}`` from the appendix's "Known bad" paragraph."""
+    body = _appendix(text)
+    start = body.index(KNOWN_BAD_HEADING) + len(KNOWN_BAD_HEADING)
+    paragraph = " ".join(body[start : body.index("\n\n", start)].split())
+    out: dict[str, str] = {}
+    for sentence in paragraph.split(";"):
+        match = re.search(r"`([^`]+)` (.*)", sentence)
+        if match:
+            out[match.group(1)] = match.group(2).split(". ")[0].strip().rstrip(".")
+    if len(out) != 2:
+        fail(f"expected two known-bad slugs in the appendix, found {sorted(out)}")
+    return out
+
+
+def parse_more_labels(text: str) -> dict[str, list[str]]:
+    """``{slug: [labels]}`` from the appendix's "More labels" table (these win)."""
+    body = _section(_appendix(text), "### More labels")
+    labels: dict[str, list[str]] = {}
+    for line in body.splitlines():
+        if not line.startswith("| ootb_"):
+            continue
+        slug_cell, label_cell = _cells(line.strip("|"))
+        if "/" in slug_cell:
+            continue  # participants parts: not in the catalog
+        label_cell = label_cell.replace("[probable]", "").strip()
+        labels[slug_cell] = [part.strip() for part in label_cell.split(", ")]
+    return labels
+
+
 def _field_entry(
-    obj: str, slug: str, spec: dict[str, Any], note: dict[str, Any], labels: dict[str, list[str]]
+    obj: str,
+    slug: str,
+    spec: dict[str, Any],
+    note: dict[str, Any],
+    labels: dict[str, list[str]],
+    evidence: str,
 ) -> Metric:
     typ = spec["type"]
     periods = tuple(spec.get("periods", ()))
@@ -689,6 +947,7 @@ def _field_entry(
         bounds=_bounds(typ, None, spec.get("bounds")),
         values=values,
         ordered=bool(spec.get("ordered", False)),
+        picklist=bool(spec.get("picklist", False)),
         label=label,
         label_known=label_known,
         window_in_label=window_in_label,
@@ -696,6 +955,7 @@ def _field_entry(
         parts=parts,
         key=spec.get("key"),
         source="field",
+        evidence=evidence,
         filterable=bool(spec.get("filterable", True)),
         future=bool(spec.get("future", False)),
         category="Field vocabulary",
@@ -731,6 +991,8 @@ def _merge(reference: Metric, field: Metric) -> Metric:
             "window_in_label": field.window_in_label,
             "key": reference.key or field.key,
             "source": "both",
+            "evidence": field.evidence,
+            "picklist": reference.picklist or field.picklist,
             "bare": reference.bare or field.bare,
             "currency": reference.currency or field.currency,
         }
@@ -756,23 +1018,57 @@ def build(spec_dir: Path) -> dict[str, Any]:
         entries[(entry.object, entry.slug)] = entry
 
     labels = parse_labels(api_text)
+    labels.update(parse_more_labels(api_text))  # the appendix's labels win
     expansions = set(parse_expansions(api_text))
     expansions |= {slug for slug, seen in labels.items() if seen[-1].endswith("(name)")}
+    verified = parse_verified(api_text)
+    seen = parse_seen(api_text)
     vocabulary = parse_field_vocabulary(api_text)
+    for obj, slugs in APPENDIX_SLUGS.items():
+        for slug in slugs:
+            if (obj, slug) not in verified and (obj, slug) not in seen:
+                fail(f"APPENDIX_SLUGS names {obj}.{slug}, which the appendix does not")
+            vocabulary.setdefault(obj, {}).setdefault(slug, {})
     for obj, slugs in vocabulary.items():
         for slug, note in slugs.items():
-            spec = FIELD_SLUGS.get(obj, {}).get(slug)
+            spec = FIELD_SLUGS.get(obj, {}).get(slug) or APPENDIX_SLUGS.get(obj, {}).get(slug)
             if spec is None:
                 fail(f"field slug {obj}.{slug} from query-api.md has no entry in FIELD_SLUGS")
-            if (spec["type"] == "reference") != (slug in expansions):
+            listed = slug in FIELD_SLUGS.get(obj, {})
+            if listed and (spec["type"] == "reference") != (slug in expansions):
                 fail(f"{slug}: expansion in query-api.md and FIELD_SLUGS disagree")
-            field = _field_entry(obj, slug, spec, note, labels)
+            recorded = verified.get((obj, slug))
+            if recorded is not None:  # the periods verified live win
+                spec = {**spec, "periods": recorded}
+            evidence = (
+                "verified"
+                if (obj, slug) in verified
+                else "seen"
+                if (obj, slug) in seen or slug in FIELD_SLUGS.get(obj, {})
+                else "reference"
+            )
+            field = _field_entry(obj, slug, spec, note, labels, evidence)
             key = (obj, slug)
-            entries[key] = _merge(entries[key], field) if key in entries else field
+            merged = _merge(entries[key], field) if key in entries else field
+            if recorded is not None and merged.periods != field.periods:
+                merged = Metric(
+                    **{
+                        **merged.to_dict(),
+                        "parts": merged.parts,
+                        "periods": field.periods,
+                        "bare": field.bare,
+                        "kind": field.kind,
+                    }
+                )
+            entries[key] = merged
     for obj, slugs in FIELD_SLUGS.items():
         extra = set(slugs) - set(vocabulary.get(obj, {}))
         if extra:
             fail(f"FIELD_SLUGS names slugs query-api.md does not: {sorted(extra)}")
+    missing = sorted(f"{o}.{s}" for o, s in verified if (o, s) not in entries)
+    known_missing = {"activity.ootb_activity_match_result"}  # 9 columns, labels not recorded
+    if set(missing) - known_missing:
+        fail(f"verified slugs without a catalog entry: {sorted(set(missing) - known_missing)}")
 
     window_labels = parse_window_labels(api_text)
     for period, label in window_labels.items():
@@ -781,7 +1077,10 @@ def build(spec_dir: Path) -> dict[str, Any]:
 
     ordered = [_reference_label(e) for e in entries.values()]
     ordered.sort(
-        key=lambda e: (("account", "opportunity", "user", "activity").index(e.object), e.slug)
+        key=lambda e: (
+            ("account", "opportunity", "user", "activity", "person").index(e.object),
+            e.slug,
+        )
     )
     metrics = [e.to_dict() for e in ordered]
     digest = hashlib.sha256(json.dumps(metrics, sort_keys=True).encode()).hexdigest()[:12]
@@ -789,6 +1088,7 @@ def build(spec_dir: Path) -> dict[str, Any]:
         "version": digest,
         "generated_from": ["object-metric-reference.txt", "query-api.md"],
         "reference_variations": variations,
+        "known_bad": parse_known_bad(api_text),
         "metrics": metrics,
     }
 

@@ -7,7 +7,7 @@ Built from the vendor's metric reference and the field notes of the Query API (s
 >>> catalog.get("ootb_churn_risk_score").range
 (0, 100)
 >>> catalog.periods("ootb_emails_sent")
-['last_7_days', 'last_30_days', 'current_quarter', 'current_year']
+['last_7_days', 'last_30_days', 'this_quarter', 'this_fyear']
 >>> catalog.variation_id("ootb_emails_sent", "last_30_days")
 'ootb_emails_sent_last_30_days'
 """
@@ -63,7 +63,8 @@ def metrics(object: str | None = None) -> pd.DataFrame:
 
 
 def search(text: str, object: str | None = None, *, limit: int | None = 25) -> pd.DataFrame:
-    """Entries whose slug, label or description match ``text``, best first.
+    """Entries whose slug, label or description match ``text``, best first (slugs verified
+    live first, then seen in production bodies, then reference-only; ``evidence`` column).
 
     >>> hits = search("churn")
     >>> hits.loc[0, "slug"]
@@ -123,7 +124,9 @@ class MetricInfo(dict[str, Any]):
 
 def describe(slug: str, object: str | None = None) -> MetricInfo:
     """Everything known about a slug: types, dtypes, range, values, periods with their
-    variation ids and header labels, parts, source.
+    variation ids and header labels, parts, source, and the evidence that a live tenant
+    serves it (``verified``, ``seen`` in a production body, ``reference`` only, or
+    ``registered`` by you).
 
     >>> info = describe("ootb_account_count_of_meetings_standard")
     >>> info["periods"][2]["header label"]
@@ -166,6 +169,7 @@ def describe(slug: str, object: str | None = None) -> MetricInfo:
         key=metric.key or [p.key for p in metric.parts if p.key] or None,
         bare=metric.bare,
         source=metric.source,
+        evidence=metric.evidence,
         example=metric.example,
         periods=period_rows,
     )

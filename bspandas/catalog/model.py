@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from bspandas.catalog import vocabulary as _periods
 
-__all__ = ["KINDS", "OBJECTS", "TYPES", "Metric", "Part"]
+__all__ = ["EVIDENCE", "KINDS", "OBJECTS", "TYPES", "Metric", "Part"]
 
 OBJECTS: tuple[str, ...] = ("account", "opportunity", "user", "activity", "person")
 KINDS: tuple[str, ...] = ("field", "metric")
@@ -46,6 +46,11 @@ TYPES: tuple[str, ...] = (
 )
 
 Source = Literal["reference", "field", "both", "custom"]
+#: How sure anyone is that a live tenant serves the slug (query-api.md appendix):
+#: ``verified`` answered with data live, ``seen`` in a working production body,
+#: ``reference`` in the vendor reference only, ``registered`` added by the user.
+Evidence = Literal["verified", "seen", "reference", "registered"]
+EVIDENCE: tuple[str, ...] = ("verified", "seen", "reference", "registered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,9 @@ class Metric:
     bounds: tuple[float | None, float | None] | None = None
     values: tuple[str, ...] = ()
     ordered: bool = False
+    #: A CRM picklist (stage, forecast category): ``values`` are the reference's examples
+    #: and every tenant has its own, so values outside them are kept and not flagged.
+    picklist: bool = False
     label: str | None = None
     label_known: bool = False
     window_in_label: bool = True
@@ -86,6 +94,7 @@ class Metric:
     parts: tuple[Part, ...] = field(default_factory=tuple)
     key: str | None = None
     source: Source = "reference"
+    evidence: Evidence = "reference"
     example: str | None = None
     filterable: bool = True
     future: bool = False

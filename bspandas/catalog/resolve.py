@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
@@ -29,6 +29,7 @@ from bspandas.errors import (
     InvalidColumnsError,
     InvalidVariationError,
     UnknownMetricError,
+    UnregisteredMetricWarning,
     VariationAdjustedWarning,
 )
 
@@ -95,8 +96,14 @@ def _allowed(metric: Metric) -> list[str]:
     return _periods.canonical_order(list(metric.periods))
 
 
-def _check_period(metric: Metric, period: str, asked: str) -> str:
-    """Return the period id the metric accepts for what the user asked, or raise."""
+def _check_period(metric: Metric, period: str, asked: str) -> str | None:
+    """The period id to send for what the user asked (``None``: send bare), or raise.
+
+    The field's spellings are what is sent: a documented-only synonym (``current_quarter``,
+    ``last_year``...) becomes the field's form (``this_quarter``, ``last_fyear``) with one
+    :class:`~bspandas.VariationAdjustedWarning`. ``current`` is no period: a metric that
+    takes no variation is sent bare.
+    """
     pid = _periods.normalize(asked) if period == asked else period
     if pid is None:
         raise InvalidVariationError(
@@ -107,14 +114,21 @@ def _check_period(metric: Metric, period: str, asked: str) -> str:
     for other in _periods.synonyms(pid):
         if other in metric.periods:
             warnings.warn(
-                f"{metric.slug}: period {pid!r} is sent as {other!r}, the form this metric "
-                f"documents (the same window); the column is named {metric.slug}_{other}.",
+                f"{metric.slug}: period {pid!r} is sent as {other!r}, the spelling live "
+                f"tenants serve (the same window; query-api.md section 2 records a tenant "
+                f"dropping {pid!r}); the column is named {metric.slug}_{other}.",
                 VariationAdjustedWarning,
                 stacklevel=5,
             )
             return other
     if pid == "current" and metric.bare:
-        return pid
+        warnings.warn(
+            f"{metric.slug}: 'current' is not a period; the metric is sent without a "
+            f"variation (its current value) and the column is named {metric.slug}.",
+            VariationAdjustedWarning,
+            stacklevel=5,
+        )
+        return None
     raise InvalidVariationError(metric.slug, pid, _allowed(metric))
 
 
@@ -228,6 +242,37 @@ def resolve_one(spec: Any, obj: str) -> list[Column]:
     )
 
 
+def _as_text(spec: Any, obj: str) -> Column:
+    """An unknown slug (``"slug"`` or ``{"slug": ...}``) requested as is and read as text."""
+    slug = (
+        spec if isinstance(spec, str) else spec.get("slug") if isinstance(spec, Mapping) else None
+    )
+    if not isinstance(slug, str) or (isinstance(spec, Mapping) and spec.get("variation_id")):
+        raise InvalidColumnsError(
+            f"on_unknown='text' reads unknown bare slugs; {spec!r} is not one. Register it "
+            "with bspandas.catalog.register(slug, object=..., type=..., periods=[...])."
+        )
+    warnings.warn(
+        f"{slug!r} is not in the catalog for {obj}: it is requested as is and read as text "
+        "(on_unknown='text'). If your tenant drops it the column is missing; register it "
+        f"for a typed column: bspandas.catalog.register({slug!r}, object={obj!r}, type=...).",
+        UnregisteredMetricWarning,
+        stacklevel=4,
+    )
+    metric = Metric(
+        object=obj,
+        slug=slug,
+        kind="field",
+        description="Unknown slug read as text (on_unknown='text')",
+        data_type="String",
+        type="text",
+        parts=(Part(suffix="", type="text"),),
+        source="custom",
+        evidence="registered",
+    )
+    return Column(metric, None)
+
+
 def _is_single_pair(value: object, obj: str) -> bool:
     """``columns=("ootb_emails_sent", "last_30_days")``: one (slug, period) pair, not two slugs."""
     if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)):
@@ -273,12 +318,19 @@ def resolve(
     obj: str,
     *,
     variations: Mapping[str, Sequence[str] | str] | None = None,
+    on_unknown: Literal["raise", "text"] = "raise",
 ) -> list[Column]:
     """Resolve a list of column specs (and a ``variations=`` mapping) for one object.
 
     Duplicates are removed, keeping the first occurrence, so the result has no repeated
-    frame column names.
+    frame column names. A slug the catalog does not know raises
+    :class:`~bspandas.UnknownMetricError` (``on_unknown="raise"``) or, with
+    ``on_unknown="text"``, is requested as is and read as text, with an
+    :class:`~bspandas.UnregisteredMetricWarning`: the catalog is never a wall between you
+    and what your tenant serves.
     """
+    if on_unknown not in ("raise", "text"):
+        raise InvalidColumnsError(f"on_unknown must be 'raise' or 'text', got {on_unknown!r}.")
     obj = store.check_object(obj)
     if columns is None:
         specs: list[Any] = []
@@ -293,7 +345,13 @@ def resolve(
     resolved: list[Column] = []
     seen: set[str] = set()
     for spec in specs:
-        for column in resolve_one(spec, obj):
+        try:
+            found = resolve_one(spec, obj)
+        except UnknownMetricError:
+            if on_unknown == "raise":
+                raise
+            found = [_as_text(spec, obj)]
+        for column in found:
             if column.name not in seen:
                 seen.add(column.name)
                 resolved.append(column)

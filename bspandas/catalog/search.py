@@ -32,7 +32,11 @@ _COLUMNS = [
     "description",
     "category",
     "source",
+    "evidence",
 ]
+
+#: Search order of the evidence (query-api.md appendix): what answered live comes first.
+_EVIDENCE_RANK = {"verified": 0, "seen": 1, "reference": 2, "registered": 3}
 
 
 def _row(metric: Metric) -> dict[str, Any]:
@@ -48,6 +52,7 @@ def _row(metric: Metric) -> dict[str, Any]:
         "description": metric.description,
         "category": metric.category,
         "source": metric.source,
+        "evidence": metric.evidence,
     }
 
 
@@ -55,7 +60,8 @@ def metrics_frame(object: str | None = None) -> pd.DataFrame:
     """One row per catalog entry (and registered custom metric)."""
     rows = [_row(m) for m in store.all_metrics(object)]
     frame = pd.DataFrame(rows, columns=_COLUMNS)
-    order = {name: i for i, name in enumerate(("account", "opportunity", "user", "activity"))}
+    objects = ("account", "opportunity", "user", "activity", "person")
+    order = {name: i for i, name in enumerate(objects)}
     frame = frame.sort_values(
         ["object", "slug"], key=lambda s: s.map(order) if s.name == "object" else s
     )
@@ -104,11 +110,18 @@ def _score(query: str, words: set[str], metric: Metric) -> float:
 
 
 def search_frame(text: str, object: str | None = None, limit: int | None = 25) -> pd.DataFrame:
-    """Entries matching ``text``, best first, with a ``score`` column."""
+    """Entries matching ``text``, best first, with a ``score`` column.
+
+    Slugs verified live come first, then those seen in production bodies, then the ones
+    only the vendor reference lists (``evidence`` column), each group by score.
+    """
     query = " ".join(text.lower().split())
     words = {w for w in _words(query) if w != "ootb"}
     scored = [(_score(query, words, m), m) for m in store.all_metrics(object)]
-    hits = sorted(((s, m) for s, m in scored if s > 0), key=lambda p: (-p[0], p[1].slug))
+    hits = sorted(
+        ((s, m) for s, m in scored if s > 0),
+        key=lambda p: (_EVIDENCE_RANK.get(p[1].evidence, 9), -p[0], p[1].slug),
+    )
     if limit is not None:
         hits = hits[:limit]
     frame = pd.DataFrame([{**_row(m), "score": s} for s, m in hits], columns=[*_COLUMNS, "score"])

@@ -36,6 +36,7 @@ __all__ = [
     "check_object",
     "clear_custom",
     "custom_object",
+    "known_bad",
     "lookup",
     "register",
     "register_file",
@@ -43,7 +44,7 @@ __all__ = [
     "version",
 ]
 
-# Objects whose vocabulary nobody recorded: any slug is read as text, with a warning.
+# Objects whose vocabulary is barely recorded: any other slug is read as text, with a warning.
 UNCATALOGUED_OBJECTS = frozenset({"person"})
 
 _CUSTOM_PATTERNS: tuple[tuple[re.Pattern[str], str | None], ...] = (
@@ -82,6 +83,21 @@ def _by_slug() -> dict[str, tuple[Metric, ...]]:
     return {slug: tuple(found) for slug, found in out.items()}
 
 
+def known_bad() -> dict[str, str]:
+    """Slugs the field record says must not be requested, with why (query-api.md appendix)."""
+    found: dict[str, str] = _shipped().get("known_bad", {})
+    return found
+
+
+def _refuse_known_bad(slug: str) -> None:
+    why = known_bad().get(slug)
+    if why is not None:
+        raise InvalidColumnsError(
+            f"{slug!r} is known to be broken in the live service: it {why} (query-api.md, "
+            "appendix, 'Known bad'). Leave it out of columns; no other slug carries its data."
+        )
+
+
 def version() -> str:
     """Version hash of the shipped catalog data (changes when ``catalog.json`` changes)."""
     custom = sorted(f"{o}.{s}" for o, s in _custom)
@@ -105,6 +121,12 @@ def all_metrics(object: str | None = None) -> list[Metric]:
     return found
 
 
+def _named_object(slug: str) -> str | None:
+    """The object an ``ootb_<object>_...`` slug names, else ``None``."""
+    match = re.match(r"ootb_(account|opportunity|user|activity|person)(_|$)", slug)
+    return match.group(1) if match else None
+
+
 def custom_object(slug: str) -> str | None:
     """The object a custom slug names (``custom_user_x`` -> ``user``), ``"any"`` for CRM
     fields that do not name one, ``None`` when ``slug`` is not a custom slug."""
@@ -117,7 +139,7 @@ def custom_object(slug: str) -> str | None:
 
 def _unregistered(slug: str, obj: str) -> Metric:
     if obj in UNCATALOGUED_OBJECTS:
-        how = f"the catalog has no entries for {obj!r} objects"
+        how = f"the catalog knows only the {obj!r} slugs seen in the field"
     else:
         how = "it is a custom metric without a registered definition"
     warnings.warn(
@@ -145,6 +167,7 @@ def _unregistered(slug: str, obj: str) -> Metric:
         type="reference" if user_lookup else "text",
         parts=parts,
         source="custom",
+        evidence="registered",
         periods=tuple(p.id for p in _periods.PERIODS),
         bare=True,
     )
@@ -158,6 +181,7 @@ def lookup(slug: str, object: str | None = None, *, warn_unregistered: bool = Tr
     """
     if not isinstance(slug, str) or not slug:
         raise InvalidColumnsError(f"A column slug must be a non-empty string, got {slug!r}.")
+    _refuse_known_bad(slug)
     obj = check_object(object) if object is not None else None
     if obj is not None:
         found = _custom.get((obj, slug)) or _index().get((obj, slug))
@@ -223,7 +247,12 @@ def register(
     values: Sequence[str] = (),
     ordered: bool = False,
 ) -> Metric:
-    """Register the definition of a custom metric so it is typed, validated and labelled.
+    """Register the definition of a metric so it is typed, validated and labelled.
+
+    Any slug your tenant serves can be registered: custom ones (``custom_<object>_...``,
+    ``derived_<object>_...``, CRM fields ``..__c``) and ``ootb_`` slugs the catalog lacks
+    (pass ``object=`` when the name does not say it). ``type="reference"`` (and every
+    ``..__c_user`` lookup) gives the API's ``(id)``/``(name)`` pair of columns.
 
     >>> from bspandas import catalog
     >>> m = catalog.register("custom_account_nps_score", type="score", range=(-100, 100))
@@ -231,19 +260,27 @@ def register(
     ('account', 'score', (-100, 100))
     >>> catalog.clear_custom()
     """
-    kind = custom_object(slug)
-    if kind is None:
-        raise InvalidColumnsError(
-            f"{slug!r} is not a custom slug: custom metrics are named custom_<object>_..., "
-            "derived_<object>_... or <object>_...__c."
-        )
+    if not isinstance(slug, str) or not re.fullmatch(r"\w+", slug):
+        raise InvalidColumnsError(f"A slug is made of letters, digits and _, got {slug!r}.")
+    _refuse_known_bad(slug)
+    kind = custom_object(slug) or _named_object(slug)
     obj = check_object(object) if object is not None else kind
-    if obj == "any":
-        raise InvalidColumnsError(f"Pass object= for {slug!r}: its name does not say which.")
-    if kind not in ("any", obj):
+    if obj in (None, "any"):
+        raise InvalidColumnsError(
+            f"Pass object= for {slug!r}: its name does not say which of {', '.join(OBJECTS)}."
+        )
+    assert obj is not None
+    if kind not in (None, "any", obj):
         raise InvalidColumnsError(f"{slug!r} names object {kind!r}, not {obj!r}.")
-    if type not in TYPES:
-        raise InvalidColumnsError(f"Unknown type {type!r} for {slug!r}. Known: {', '.join(TYPES)}.")
+    lookup_type = type == "reference" or slug.endswith("__c_user")
+    if lookup_type and type not in ("reference", "text"):
+        raise InvalidColumnsError(
+            f"{slug!r} is a lookup: the API sends it as an (id) and a (name) column. "
+            "Register it with type='reference'."
+        )
+    if type not in TYPES and not lookup_type:
+        known = ", ".join((*TYPES, "reference"))
+        raise InvalidColumnsError(f"Unknown type {type!r} for {slug!r}. Known: {known}.")
     normalized: list[str] = []
     for period in periods:
         pid = _periods.normalize(period)
@@ -255,6 +292,14 @@ def register(
     bounds: tuple[float | None, float | None] | None = rng
     if bounds is None and type in ("score", "percentage"):
         bounds = (0, 100)
+    parts: tuple[Part, ...] = (Part(suffix="", type=type, values=tuple(values)),)
+    if lookup_type:
+        type = "reference"
+        keys = ("user.internal_id", "user.name") if slug.endswith("__c_user") else (None, None)
+        parts = (
+            Part(suffix="_id", type="internal_id", tag="id", key=keys[0]),
+            Part(suffix="_name", type="text", tag="name", key=keys[1]),
+        )
     metric = Metric(
         object=obj,
         slug=slug,
@@ -266,6 +311,7 @@ def register(
             "text": "String",
             "id": "String",
             "enumeration": "String",
+            "reference": "Reference",
         }.get(type, "Number"),
         type=type,
         periods=tuple(normalized),
@@ -275,8 +321,9 @@ def register(
         ordered=ordered,
         label=label,
         label_known=label is not None,
-        parts=(Part(suffix="", type=type, values=tuple(values)),),
+        parts=parts,
         source="custom",
+        evidence="registered",
         bare=not normalized,
     )
     _custom[(obj, slug)] = metric

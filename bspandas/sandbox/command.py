@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from bspandas.errors import InsecureConfigWarning
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.server import Sandbox
-from bspandas.sandbox.tenant import AS_OF, TenantOptions, as_instant
+from bspandas.sandbox.tenant import AS_OF, VOCABULARIES, TenantOptions, as_instant
 
 __all__ = ["add_arguments", "add_parser", "build_parser", "main", "run", "sandbox_options"]
 
@@ -91,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tenant = parser.add_argument_group("tenant")
     defaults = TenantOptions()
     for f in fields(TenantOptions):
-        if f.name == "as_of":
+        if f.name in ("as_of", "vocabulary"):
             continue
         convert = _CONVERTERS[str(f.type)]
         tenant.add_argument(
@@ -107,6 +107,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_instant,
         default=AS_OF,
         help="the tenant's 'now', sent as the answers' Date header (ISO 8601, UTC)",
+    )
+    tenant.add_argument(
+        "--vocabulary",
+        choices=VOCABULARIES,
+        default="field",
+        help="period spellings served: the field's (live tenants) or the vendor reference's "
+        "(default: %(default)s)",
     )
     faults = parser.add_argument_group("faults")
     for f in fields(Faults):

@@ -11,9 +11,11 @@ metrics, the single-suffix form are unknown variations: the column is dropped, H
 Unknown slugs are dropped too. A windowed slug without a variation gets ``last_7_days``
 (``next_7_days`` for upcoming metrics), or its first period when it lacks that one.
 
-``person`` is a known object without any vocabulary in the sandbox: every column is
-dropped and the answer is an empty header line. Without any column left, the answer is the
-(empty) header line alone.
+The periods served are the field's by default (the catalog's; ``current_*`` and
+``last_year`` variations are dropped as the recorded tenant drops them); a tenant built
+with ``vocabulary="reference"`` serves the reference's spellings instead. ``person`` rows
+are the tenant's contacts. Without any column left, the answer is the (empty) header line
+alone.
 
 >>> from bspandas.sandbox.metrics import MetricEngine
 >>> from bspandas.sandbox.tenant import Tenant
@@ -42,7 +44,7 @@ import pyarrow.compute as pc
 from bspandas.catalog.model import Metric
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.filtering import Target, compile_filter, evaluate
-from bspandas.sandbox.metrics import MetricEngine, served
+from bspandas.sandbox.metrics import MetricEngine, served, served_periods
 from bspandas.sandbox.problems import ApiError, bad_request, columns_invalid, sort_invalid
 
 __all__ = ["OBJECTS", "ExportPlan", "Output", "plan_export", "resolve_attribute"]
@@ -91,9 +93,18 @@ def default_period(metric: Metric) -> str:
 
 
 def resolve_attribute(
-    obj: str, slug: Any, variation: Any, unknown: frozenset[str] = frozenset()
+    obj: str,
+    slug: Any,
+    variation: Any,
+    unknown: frozenset[str] = frozenset(),
+    vocabulary: str = "field",
 ) -> tuple[Metric, str | None] | None:
-    """(entry, period) for a column or attribute spec, or ``None`` when the server drops it."""
+    """(entry, period) for a column or attribute spec, or ``None`` when the server drops it.
+
+    The periods served are :func:`~bspandas.sandbox.metrics.served_periods` of the
+    vocabulary: by default the field's, so ``..._current_quarter`` is dropped as the
+    recorded tenant drops it (query-api.md section 2, "Periods seen working").
+    """
     if not isinstance(slug, str) or slug in unknown:
         return None
     metric = served(obj, slug)
@@ -103,9 +114,9 @@ def resolve_attribute(
         return (metric, None) if metric.bare else (metric, default_period(metric))
     if not isinstance(variation, str):
         return None
-    for period in metric.periods:
+    for period in served_periods(metric, vocabulary):
         if metric.variation_id(period) == variation:
-            return metric, period
+            return (metric, None) if period == "current" else (metric, period)
     return None
 
 
@@ -128,11 +139,12 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
     if not isinstance(columns, list) or not columns:
         raise columns_invalid("'columns' must be a non-empty list of {slug, variation_id?}")
     unknown = faults.unknown_slugs
+    vocabulary = engine.tenant.options.vocabulary
     plan = ExportPlan(object=obj, n_rows=engine.rows(obj))
     for spec in columns:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("slug"), str):
             raise columns_invalid(f"a column must be an object with a 'slug', got {spec!r}")
-        found = resolve_attribute(obj, spec["slug"], spec.get("variation_id"), unknown)
+        found = resolve_attribute(obj, spec["slug"], spec.get("variation_id"), unknown, vocabulary)
         if found is None:
             plan.dropped.append(dict(spec))
             continue
@@ -147,7 +159,7 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
 
     def resolve(attribute: Mapping[str, Any]) -> Target | None:
         slug, variation = attribute.get("slug"), attribute.get("variation_id")
-        found = resolve_attribute(obj, slug, variation, unknown)
+        found = resolve_attribute(obj, slug, variation, unknown, vocabulary)
         if found is None or not found[0].filterable or slug in faults.unfilterable_slugs:
             return None
         metric, period = found
@@ -185,7 +197,7 @@ def _sort_keys(
             raise sort_invalid(f"direction must be 'asc' or 'desc', got {direction!r}")
         attribute = item["attribute"]
         slug, variation = attribute.get("slug"), attribute.get("variation_id")
-        found = resolve_attribute(obj, slug, variation, unknown)
+        found = resolve_attribute(obj, slug, variation, unknown, engine.tenant.options.vocabulary)
         if found is None:
             continue
         metric, period = found

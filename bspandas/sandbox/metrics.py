@@ -38,14 +38,15 @@ from bspandas.catalog.model import Metric
 from bspandas.sandbox import tenant as t
 from bspandas.sandbox.tenant import DAY, Tenant
 
-__all__ = ["SERVED_OBJECTS", "MetricEngine", "rule_keys"]
+__all__ = ["SERVED_OBJECTS", "MetricEngine", "rule_keys", "served_periods"]
 
 Arr = npt.NDArray[Any]
 Values = tuple[Any, ...]
 Rule = Callable[["MetricEngine", str | None], Any]
 
-#: Objects with rows in the sandbox. ``person`` is accepted but has no vocabulary.
-SERVED_OBJECTS: tuple[str, ...] = ("account", "opportunity", "user", "activity")
+#: Objects with rows in the sandbox (``person``: the tenant's contacts, query-api.md
+#: appendix, "Slugs verified live").
+SERVED_OBJECTS: tuple[str, ...] = ("account", "opportunity", "user", "activity", "person")
 
 # -- canonical Arrow arrays ------------------------------------------------------------------
 
@@ -121,7 +122,7 @@ class MetricEngine:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self._lock = threading.RLock()
-        self._cache: dict[tuple[str, str, str | None], Values] = {}
+        self._cache: dict[tuple[Any, ...], Values] = {}
         self._memo: dict[Any, Any] = {}
 
     @property
@@ -142,11 +143,13 @@ class MetricEngine:
 
     def values(self, metric: Metric, period: str | None) -> Values:
         """One canonical Arrow array per part of ``metric`` for ``period`` (None: bare)."""
-        key = (metric.object, metric.slug, period)
+        key: tuple[Any, ...] = (metric.object, metric.slug, period)
+        if metric.source == "custom":  # a registration may change: key on its shape
+            key = (metric.object, metric.slug, period, metric.type, len(metric.parts))
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                rule = _RULES[(metric.object, metric.slug)]
+                rule = _RULES.get((metric.object, metric.slug)) or _registered_rule(metric)
                 raw = rule(self, period)
                 arrays = raw if isinstance(raw, tuple) else (raw,)
                 if len(arrays) != len(metric.parts):
@@ -417,11 +420,18 @@ def _response_rate(key: str) -> Rule:
     return rule
 
 
-def _duration(key: str) -> Rule:
+def _duration(key: str, external: bool | None = None) -> Rule:
     def rule(e: MetricEngine, period: str | None) -> Any:
-        return ints(e.activity(key, _p(period, "last_7_days"), agg="duration"))
+        window = _p(period, "last_7_days")
+        return ints(e.activity(key, window, external=external, agg="duration"))
 
     return rule
+
+
+def _external_time_share(e: MetricEngine, period: str | None) -> Any:
+    window = _p(period, "last_7_days")
+    external = e.activity("user", window, external=True, agg="duration")
+    return floats(_ratio(external, e.activity("user", window, agg="duration")), 1)
 
 
 def _stored(table: str, column: str, kind: str = "float") -> Rule:
@@ -463,6 +473,15 @@ def _account_closing(e: MetricEngine, period: str | None) -> Any:
     return floats(e.opp_sum("account", select, weights=o.converted_cents) / 100)
 
 
+def _account_closed(stage: int) -> Rule:
+    def rule(e: MetricEngine, period: str | None) -> Any:
+        o = e.tenant.opportunities_raw
+        select = (o.stage == stage) & e.close_in(_p(period, "last_7_days"), "past")
+        return ints(e.opp_sum("account", select))
+
+    return rule
+
+
 def _pipeline(which: str) -> Rule:
     def rule(e: MetricEngine, period: str | None) -> Any:
         o = e.tenant.opportunities_raw
@@ -473,7 +492,7 @@ def _pipeline(which: str) -> Rule:
             "lost": o.stage == t.LOST,
         }[which]
         if which in ("won", "lost"):
-            select = select & e.close_in(_p(period, "current_quarter"))
+            select = select & e.close_in(_p(period, "this_quarter"))
         return floats(e.opp_sum("account", select, weights=o.converted_cents) / 100)
 
     return rule
@@ -568,6 +587,18 @@ _rules(
         "ootb_account_executive_engaged": _count("account", levels=(0,), agg="contacts"),
         "ootb_account_id": lambda e, p: ints(_a(e).internal_id),
         "ootb_account_industry": lambda e, p: texts(t.INDUSTRIES, _a(e).industry),
+        "ootb_account_closed_lost_opportunities": _account_closed(t.LOST),
+        "ootb_account_closed_won_opportunities": _account_closed(t.WON),
+        "ootb_account_count_of_emails": _count("account", kinds=(t.EMAIL,)),
+        "ootb_account_count_of_engaged_executives_external": _count(
+            "account", external=True, levels=(0,), agg="contacts"
+        ),
+        "ootb_account_count_of_external_people_contacted": _count(
+            "account", external=True, outbound=True, agg="contacts"
+        ),
+        "ootb_account_description": lambda e, p: pc.binary_join_element_wise(
+            _a(e).name, pa.scalar(" account"), ""
+        ),
         "ootb_account_last_meeting_date": _last_meeting,
         "ootb_account_name": lambda e, p: _a(e).name,
         "ootb_account_open_opportunities": _account_open_opps,
@@ -607,6 +638,11 @@ _rules(
 
 def _o(e: MetricEngine) -> t.Opportunities:
     return e.tenant.opportunities_raw
+
+
+def _stage_names(e: MetricEngine, period: str | None) -> Any:
+    """The tenant's stage picklist, custom values included (they are the tenant's)."""
+    return texts(t.TENANT_STAGES, _o(e).stage_names())
 
 
 def _closed(e: MetricEngine) -> Arr:
@@ -689,9 +725,17 @@ _rules(
         "ootb_opportunity_count_of_meetings_standard": _count("opportunity", kinds=(t.MEETING,)),
         "ootb_opportunity_created_at": lambda e, p: stamps(_o(e).created_s),
         "ootb_opportunity_crm_id": lambda e, p: _o(e).crm_id,
-        "ootb_opportunity_current_stage": lambda e, p: texts(t.STAGES, _o(e).stage),
+        "ootb_opportunity_current_stage": _stage_names,
         "ootb_opportunity_days_in_stage": lambda e, p: ints(_days_in_stage_seconds(e)),
         "ootb_opportunity_engagement_level": _engagement_level("opportunity"),
+        "ootb_opportunity_executive_activities": _count("opportunity", levels=(0,)),
+        "ootb_opportunity_meetings_with_director_vp_exec": _count(
+            "opportunity", kinds=(t.MEETING,), levels=(0, 1, 2)
+        ),
+        "ootb_opportunity_time_spent_with_partner_standard": _duration(
+            "opportunity", external=False
+        ),
+        "ootb_opportunity_total_activities_count": _count("opportunity"),
         "ootb_opportunity_forecast_category": lambda e, p: texts(
             t.FORECAST, t.STAGE_FORECAST[_o(e).stage]
         ),
@@ -704,7 +748,7 @@ _rules(
         "ootb_opportunity_owners": _owners_list,
         "ootb_opportunity_people_engaged": _count("opportunity", external=True, agg="contacts"),
         "ootb_opportunity_people_internal_id": lambda e, p: ints(_o(e).internal_id),
-        "ootb_opportunity_stage": lambda e, p: texts(t.STAGES, _o(e).stage),
+        "ootb_opportunity_stage": _stage_names,
         "ootb_opportunity_type": lambda e, p: texts(t.OPPORTUNITY_TYPES, _o(e).type),
         "ootb_opportunity_upcoming_meetings_standard": _upcoming("opportunity"),
         "ootb_stage_probability": lambda e, p: floats(t.STAGE_PROBABILITY[_o(e).stage], 1),
@@ -805,6 +849,7 @@ _rules(
         "ootb_response_rate_user": _response_rate("user"),
         "ootb_revenue_generated": _user_opps("revenue"),
         "ootb_user": lambda e, p: (ints(_u(e).internal_id), _u(e).name),
+        "ootb_user_count_accounts_engaged_standard": _count("user", agg="accounts"),
         "ootb_user_count_emails_received": _count("user", kinds=(t.EMAIL,), outbound=False),
         "ootb_user_count_emails_sent": _count("user", kinds=(t.EMAIL,), outbound=True),
         "ootb_user_count_of_upcoming_meetings_standard": _upcoming("user"),
@@ -814,7 +859,11 @@ _rules(
         "ootb_user_meetings_with_director_vp_exec": _count(
             "user", kinds=(t.MEETING,), levels=(0, 1, 2)
         ),
+        "ootb_user_external_meetings_matched": _count("user", kinds=(t.MEETING,), external=True),
         "ootb_user_name": lambda e, p: _u(e).name,
+        "ootb_user_opportunity_created_standard": _user_opps("created"),
+        "ootb_user_percentage_time_spent_external": _external_time_share,
+        "ootb_user_time_spent_activities_matched": _duration("user", external=True),
         "ootb_user_percentage_emails_inbound": _inbound_share("user"),
         "ootb_user_primary_key": lambda e, p: _u(e).crm_id,
         "ootb_user_role": lambda e, p: texts(t.ROLES, _u(e).role),
@@ -848,6 +897,11 @@ def _activity_opportunity(e: MetricEngine, period: str | None) -> Values:
     )
 
 
+def _not_served(e: MetricEngine, period: str | None) -> Any:
+    """Narrative AI fields: the export sends the column with every cell empty (appendix)."""
+    return pa.nulls(e.rows("activity"), pa.string())
+
+
 def _activity_originator(e: MetricEngine, period: str | None) -> Any:
     x = _x(e)
     users = e.tenant.users_raw.name.take(pa.array(x.user))
@@ -870,7 +924,13 @@ _rules(
             ints(_a(e).internal_id[_x(e).account]),
             _a(e).name.take(pa.array(_x(e).account)),
         ),
+        "ootb_activity_account_engagement_level": lambda e, p: floats(
+            e.engagement("account", "last_90_days")[_x(e).account], 1
+        ),
         "ootb_activity_account_name": lambda e, p: _a(e).name.take(pa.array(_x(e).account)),
+        "ootb_activity_action_items": _not_served,
+        "ootb_activity_created_at": lambda e, p: stamps(_x(e).ts),
+        "ootb_activity_key_topics": _not_served,
         "ootb_activity_duration": lambda e, p: ints(
             np.maximum(_x(e).duration_s, 0), _x(e).duration_s < 0
         ),
@@ -879,19 +939,142 @@ _rules(
         "ootb_activity_is_meeting": lambda e, p: bools(_x(e).type == t.MEETING),
         "ootb_activity_opportunity": _activity_opportunity,
         "ootb_activity_opportunity_name": lambda e, p: t._take(_o(e).name, _x(e).opportunity),
+        "ootb_activity_opportunity_stage": lambda e, p: t._take(
+            texts(t.TENANT_STAGES, _o(e).stage_names()), _x(e).opportunity
+        ),
         "ootb_activity_originator": _activity_originator,
         "ootb_activity_outbound": lambda e, p: bools(_x(e).outbound),
+        "ootb_activity_owner": lambda e, p: e.user_ref(_x(e).user),
+        "ootb_activity_sentiment": _not_served,
         "ootb_activity_subject": lambda e, p: texts(t.SUBJECTS, _x(e).subject),
+        "ootb_activity_summary": _not_served,
         "ootb_activity_timestamp": lambda e, p: stamps(_x(e).ts),
+        "ootb_activity_transcript_status": _not_served,
         "ootb_activity_type": lambda e, p: texts(t.ACTIVITY_TYPES, _x(e).type),
         "ootb_activity_uid": lambda e, p: _x(e).uid,
     },
 )
 
 
+# person (the tenant's contacts) ---------------------------------------------------------------
+
+
+def _c(e: MetricEngine) -> t.Contacts:
+    return e.tenant.contacts_raw
+
+
+DEPARTMENTS = ("Executive", "Finance", "IT", "Operations", "Sales", "Marketing", "Legal")
+BUYING_POWER = ("High", "Medium", "Low")
+
+
+def _by_level(pool: tuple[str, ...]) -> Rule:
+    """A text per contact that follows its seniority level (C-Level first)."""
+
+    def rule(e: MetricEngine, period: str | None) -> Any:
+        level = _c(e).level
+        return texts(pool, np.minimum(level * len(pool) // len(t.CONTACT_LEVELS), len(pool) - 1))
+
+    return rule
+
+
+def _person_engagement(e: MetricEngine, period: str | None) -> Any:
+    x = _x(e)
+    size = e.rows("person")
+    start, _ = e.window("last_90_days")
+    mask = (x.contact >= 0) & (x.ts >= (start or 0)) & (x.ts < e.tenant.as_of_s)
+    count = np.bincount(x.contact[mask], minlength=size)
+    mean = max(float(count.mean()), 1e-9)
+    return floats(100 * (1 - np.exp(-count / (2 * mean))), 1)
+
+
+def _person_code(prefix: str) -> Rule:
+    def rule(e: MetricEngine, period: str | None) -> Any:
+        ids = _c(e).internal_id
+        return pa.array([f"{prefix}{i:012d}" for i in ids.tolist()], pa.string())
+
+    return rule
+
+
+_rules(
+    "person",
+    {
+        "ootb_person_department": lambda e, p: texts(
+            DEPARTMENTS, _c(e).internal_id % len(DEPARTMENTS)
+        ),
+        "ootb_person_email": lambda e, p: _c(e).email,
+        "ootb_person_engagement_level": _person_engagement,
+        "ootb_person_external_participant": lambda e, p: bools(
+            np.ones(e.rows("person"), dtype=bool)
+        ),
+        "ootb_person_job_title": _by_level(t.CONTACT_LEVELS),
+        "ootb_person_max_buying_power": _by_level(BUYING_POWER),
+        "ootb_person_min_buying_power": _by_level(BUYING_POWER[1:]),
+        "ootb_person_phone": lambda e, p: pa.array(
+            [f"+1 555 {i % 10_000:04d}" for i in _c(e).internal_id.tolist()], pa.string()
+        ),
+        "ootb_person_primary_key": _person_code("003"),
+        "ootb_person_seniority": _by_level(t.CONTACT_LEVELS),
+        "ootb_person_seniority_level": _by_level(("Executive", "Senior", "Mid", "Junior")),
+        "ootb_person_win_rate_level": _by_level(BUYING_POWER),
+    },
+)
+
+
+#: The vendor reference's spelling of a window the field spells otherwise (section 2).
+REFERENCE_SPELLING = {
+    "this_week": "current_week",
+    "this_month": "current_month",
+    "this_quarter": "current_quarter",
+    "this_fyear": "current_year",
+    "last_fyear": "last_year",
+}
+
+
+def served_periods(metric: Metric, vocabulary: str = "field") -> tuple[str, ...]:
+    """The periods served for a metric: the catalog's (the field's spellings) by default;
+    with ``vocabulary="reference"`` the reference's spellings of the documented windows of
+    documented metrics (``current_quarter``, ``last_year``, ``current`` for bare ones)."""
+    if vocabulary != "reference" or metric.source not in ("reference", "both"):
+        return metric.periods
+    spelled = tuple(REFERENCE_SPELLING.get(p, p) for p in metric.periods)
+    return ("current", *spelled) if metric.bare and metric.kind == "metric" else spelled
+
+
+def _registered_rule(metric: Metric) -> Rule:
+    """Deterministic values for a registered custom field (a tenant's own CRM field), one
+    array per part: lookups (``type="reference"``) give a user's ``(id)``/``(name)``."""
+    seed = sum(metric.slug.encode()) + 7 * len(metric.slug)
+
+    def rule(e: MetricEngine, period: str | None) -> Any:
+        rows = e.rows(metric.object)
+        rng = np.random.default_rng(seed)
+        missing = rng.random(rows) < 0.1
+        if metric.type == "reference":
+            users = rng.integers(0, e.rows("user"), rows)
+            return e.user_ref(np.where(missing, -1, users))
+        kind = metric.parts[0].type
+        if kind in ("count", "internal_id", "duration"):
+            return ints(rng.integers(0, 50, rows), missing)
+        if kind in ("number", "score", "percentage", "money"):
+            return floats(np.where(missing, np.nan, rng.random(rows) * 100), 1)
+        if kind == "boolean":
+            return bools(rng.random(rows) < 0.5, missing)
+        if kind == "date":
+            return dates(e.tenant.as_of_s // DAY - rng.integers(0, 365, rows), missing)
+        if kind == "timestamp":
+            return stamps(e.tenant.as_of_s - rng.integers(0, 365 * DAY, rows), missing)
+        pool = metric.values or metric.parts[0].values or ("Alpha", "Beta", "Gamma", "Delta")
+        return texts(tuple(pool), np.where(missing, -1, rng.integers(0, len(pool), rows)))
+
+    return rule
+
+
 def served(obj: str, slug: str) -> Metric | None:
-    """The catalog entry of a slug the sandbox serves for ``obj`` (shipped entries only)."""
+    """The catalog entry of a slug the sandbox serves for ``obj``: shipped entries with a
+    rule, and custom fields you registered (served with their expansions, section 3)."""
     metric = store.find(slug, obj)
-    if metric is None or metric.source == "custom" or (obj, slug) not in _RULES:
+    if metric is None:
         return None
-    return metric
+    if metric.source == "custom":
+        return metric if obj in SERVED_OBJECTS else None
+    return metric if (obj, slug) in _RULES else None

@@ -584,6 +584,11 @@ class _Server(ThreadingHTTPServer):
         log.debug("connection %s ended with an error", client_address, exc_info=True)
 
 
+#: What a refused request may still send after the answer (read and dropped, so closing the
+#: socket does not reset the connection before the client has read the answer).
+_DRAIN_BYTES = 1 << 20
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "bspandas-sandbox"
@@ -615,8 +620,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.connection.shutdown(socket.SHUT_WR)
             self.connection.settimeout(min(self.sb.idle_timeout, 2.0))
-            left = self.sb.max_body_bytes
-            while left > 0:
+            left = max(self.sb.max_body_bytes, _DRAIN_BYTES)  # not just the limit: a body
+            while left > 0:  # refused for its size is usually well past it
                 block = self.connection.recv(min(65536, left))
                 if not block:
                     return

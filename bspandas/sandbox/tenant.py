@@ -39,6 +39,8 @@ __all__ = [
     "CONTACT_LEVELS",
     "CURRENCIES",
     "STAGES",
+    "TENANT_STAGES",
+    "VOCABULARIES",
     "Tenant",
     "TenantOptions",
     "as_instant",
@@ -56,6 +58,11 @@ STAGES: tuple[str, ...] = _catalog.lookup("ootb_opportunity_current_stage", "opp
 if STAGES[-2:] != ("Closed Won", "Closed Lost"):
     raise ImportError("the sandbox tenant expects the closed stages last in the catalog")
 WON, LOST = len(STAGES) - 2, len(STAGES) - 1
+#: A stage of this tenant's own CRM picklist that the vendor reference does not list (every
+#: tenant customises its stages). It shows on a fifth of the "Needs Analysis" deals; the
+#: tenant's logic (open or closed, probability) is that of the stage it replaces.
+CUSTOM_STAGE = "Technical Validation"
+TENANT_STAGES: tuple[str, ...] = (*STAGES, CUSTOM_STAGE)
 STAGE_PROBABILITY = np.array([DEFAULT_STAGE_PROBABILITY[s] for s in STAGES])
 FORECAST = _catalog.lookup("ootb_opportunity_forecast_category", "opportunity").values
 STAGE_FORECAST = np.array([0, 0, 0, 1, 2, 3, 4])
@@ -168,6 +175,10 @@ OUR_DOMAIN = "northwind-sales.example"
 _DIGITS36 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 
 
+#: The sandbox's period vocabularies (:attr:`TenantOptions.vocabulary`).
+VOCABULARIES: tuple[str, ...] = ("field", "reference")
+
+
 @dataclass(frozen=True, slots=True)
 class TenantOptions:
     """Size and seed of a synthetic tenant (the numbers are means where they say so)."""
@@ -181,8 +192,16 @@ class TenantOptions:
     as_of: datetime = AS_OF
     history_days: int = 730
     fiscal_year_start: int = 1
+    #: Which period spellings are served: ``"field"`` (what live tenants serve; the
+    #: documented-only ``current_*``/``last_year`` variations are dropped, query-api.md
+    #: section 2) or ``"reference"`` (the vendor reference's spellings instead).
+    vocabulary: str = "field"
 
     def __post_init__(self) -> None:
+        if self.vocabulary not in VOCABULARIES:
+            raise ValueError(
+                f"vocabulary must be one of {', '.join(VOCABULARIES)}, got {self.vocabulary!r}"
+            )
         if self.accounts < 1 or self.users < 1:
             raise ValueError("a tenant needs at least one account and one user")
         if min(self.opportunities_per_account, self.activities_per_account) < 0:
@@ -363,6 +382,12 @@ class Opportunities:
     created_s: Arr
     close_day: Arr
     stage_entered_s: Arr
+
+    def stage_names(self) -> Arr:
+        """Codes into :data:`TENANT_STAGES`: the stage, or the tenant's custom one."""
+        custom = (self.stage == 2) & (np.arange(len(self.stage)) % 5 == 0)
+        return np.where(custom, len(STAGES), self.stage)
+
     win_probability_score: Arr
     deal_velocity_score: Arr
     competition_risk_score: Arr
@@ -447,7 +472,7 @@ class Tenant:
         return found
 
     def size(self, obj: str) -> int:
-        """Number of rows of an object (``person`` has none in the sandbox)."""
+        """Number of rows of an object (``person``: the contacts)."""
         if obj == "account":
             return self.options.accounts
         if obj == "user":
@@ -456,6 +481,8 @@ class Tenant:
             return len(self.opportunities_raw.internal_id)
         if obj == "activity":
             return len(self.activities_raw.ts)
+        if obj == "person":
+            return len(self.contacts_raw.internal_id)
         return 0
 
     # -- generation ------------------------------------------------------------------------
@@ -843,7 +870,7 @@ class Tenant:
                 "co_owner_1_id": _ref(uid, o.co_owner_1),
                 "co_owner_2_id": _ref(uid, o.co_owner_2),
                 "type": _take(_strings(OPPORTUNITY_TYPES), o.type).to_pandas(),
-                "stage": _categorical(o.stage, STAGES),
+                "stage": _categorical(o.stage_names(), TENANT_STAGES),
                 "is_closed": o.stage >= WON,
                 "is_won": o.stage == WON,
                 "forecast_category": _categorical(STAGE_FORECAST[o.stage], FORECAST),
