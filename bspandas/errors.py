@@ -6,7 +6,8 @@ everything the library raises on purpose and
 
     BackstoryError
     ├── ConfigurationError
-    │   └── MissingCredentialsError        no client id/secret found; lists where we looked
+    │   ├── MissingCredentialsError        no client id/secret found; lists where we looked
+    │   └── OptionError (AttributeError, KeyError)  unknown option or a value it cannot take
     ├── QueryError (ValueError)            the request is wrong before anything is sent
     │   ├── UnknownObjectError             object is not account/opportunity/user/...
     │   ├── UnknownMetricError (LookupError)   slug unknown; carries close suggestions
@@ -172,6 +173,15 @@ class MissingCredentialsError(ConfigurationError):
 
 
 # -- query errors --------------------------------------------------------------------------
+
+
+class OptionError(ConfigurationError, AttributeError, KeyError):
+    """``bs.options``/``bs.set_option`` got a name that is not an option (the message
+    suggests the closest) or a value the option cannot take. An ``AttributeError`` so that
+    ``getattr(bs.options, name, default)`` works, a ``KeyError`` as in pandas."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class QueryError(BackstoryError, ValueError):
