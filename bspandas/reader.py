@@ -738,6 +738,45 @@ def _frame_columns(object: str, columns: Any) -> Any:
     return specs
 
 
+class _RowGate:
+    """Passes an answer's bytes on up to the end of its ``rows``-th row after the header,
+    then ends (quoted line breaks are not row ends)."""
+
+    def __init__(self, rows: int) -> None:
+        self.wanted = rows + 1  # the header line too
+        self.closed = False
+
+    def feed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        quoted = False
+        for chunk in chunks:
+            start = 0
+            while True:
+                end = _row_end(chunk, start, quoted)
+                if end is None:
+                    quoted = (chunk.count(b'"', start) % 2 == 1) != quoted
+                    break
+                start, quoted = end + 1, False  # a row ends outside quotes
+                self.wanted -= 1
+                if self.wanted == 0:
+                    self.closed = True
+                    yield chunk[:start]
+                    return
+            yield chunk
+
+
+def _row_end(chunk: bytes, start: int, quoted: bool) -> int | None:
+    """The index of the first line break at or after ``start`` outside quotes (``quoted``:
+    whether ``start`` lies inside a quoted field), or None."""
+    while True:
+        newline = chunk.find(b"\n", start)
+        if newline < 0:
+            return None
+        quoted = (chunk.count(b'"', start, newline) % 2 == 1) != quoted
+        if not quoted:
+            return newline
+        start = newline + 1
+
+
 def _first_rows(reader: _Reader, nrows: int) -> pd.DataFrame:
     """The first ``nrows`` rows of the answer; the stream is closed once they are in."""
     frames = list(_iterate(reader, max(1, min(nrows, 50_000)), nrows, keep_empty=True))
@@ -810,8 +849,12 @@ def _iterate(
                 for o in query.outputs()
                 if o.name in reader.dtypes and o.part.type == "enumeration"
             )
+            # the parser reads ahead by megabytes: without a filter applied here, the rows
+            # wanted are the first nrows of the answer, so the stream ends right after them
+            gate = None if nrows is None or query.local_filter is not None else _RowGate(nrows)
+            source = reader.chunks(body, bar)
             for chunk in iter_answer(
-                reader.chunks(body, bar),
+                source if gate is None else gate.feed(source),
                 query.request_columns,
                 chunksize,
                 dtype_backend=reader.dtype_backend,
@@ -839,7 +882,7 @@ def _iterate(
                 position += len(finished)
                 if bar is not None:
                     bar.set_postfix(rows=f"{position:,}")
-            if not body.terminated:
+            if not body.terminated and not (gate is not None and gate.closed):
                 warnings.warn(
                     f"The answer ended without its terminating chunk after {position} rows. "
                     "Its last row is complete, so these are probably all the rows, but a "
