@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from bspandas import reshape
+from bspandas._utils import find_stacklevel
 from bspandas.catalog.resolve import Column, parse_name, resolve
 from bspandas.client import Client, default_client
 from bspandas.errors import InvalidColumnsError, MissingRowsWarning, QueryError
@@ -144,7 +145,7 @@ def fetch_columns(
             "their new columns are empty. They may have been deleted or filtered out since "
             "the frame was read.",
             MissingRowsWarning,
-            stacklevel=3,
+            stacklevel=find_stacklevel(),
         )
     merged = frame.merge(fetched, on=key_name, how="left", sort=False, validate="many_to_one")
     merged.index = frame.index

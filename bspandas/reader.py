@@ -185,7 +185,7 @@ class _Reader:
             warnings.warn(
                 f"Header labels differ from the catalog's (columns mapped by position): {pairs}.",
                 HeaderMismatchWarning,
-                stacklevel=6,
+                stacklevel=find_stacklevel(),
             )
 
     def report_missing(self, plan: HeaderPlan) -> None:
@@ -195,7 +195,7 @@ class _Reader:
                 f"{', '.join(_describe_missing(plan.missing))}. The frame has the others. "
                 "The Query API drops slugs and variations this tenant does not know.",
                 MissingColumnsWarning,
-                stacklevel=4,
+                stacklevel=find_stacklevel(),
             )
 
     # -- body ---------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ class _Reader:
                     f"{exc} It is read again as text so no value is lost; validation will "
                     "report the cells.",
                     ValidationWarning,
-                    stacklevel=3,
+                    stacklevel=find_stacklevel(),
                 )
                 as_text = as_text | {exc.name}
                 continue
@@ -376,7 +376,7 @@ class _Reader:
             message + ' They are kept; pass on_ignored_filter="apply" to drop them or "raise" '
             "to stop.",
             IgnoredFilterWarning,
-            stacklevel=4,
+            stacklevel=find_stacklevel(),
         )
         return frame
 
@@ -392,9 +392,11 @@ class _Reader:
 
         def report(summary: str, cases: pd.DataFrame) -> None:
             warnings.warn(
-                f"{summary} Pass validate=False to skip validation, or validate='raise' to stop.",
+                f"{summary} Every failing cell: df.backstory.validate() raises a "
+                "SchemaValidationError whose .failure_cases lists them (so does reading with "
+                "validate='raise'); validate=False skips validation.",
                 ValidationWarning,
-                stacklevel=5,
+                stacklevel=find_stacklevel(),
             )
 
         on_fail: Literal["raise", "return"] = "return" if self.validate == "warn" else "raise"
@@ -889,7 +891,7 @@ def _iterate(
                     "chunked read cannot check it; read without chunksize= to have bspandas "
                     "re-read and confirm.",
                     UnverifiedAnswerWarning,
-                    stacklevel=2,
+                    stacklevel=find_stacklevel(),
                 )
         finally:
             if bar is not None:

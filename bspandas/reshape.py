@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import copy
 import math
-import sys
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from bspandas._utils import find_stacklevel
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.model import OBJECTS, Metric, Part
@@ -1008,16 +1008,8 @@ def _report_orphans(
         f"(matching {key.opportunity_column} to {key.account_column}); they were {fate}. "
         f"{instead} Pass orphans='ignore' to silence this.",
         OrphanRowsWarning,
-        stacklevel=_caller_level(),
+        stacklevel=find_stacklevel(),
     )
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside bspandas."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("bspandas"):
-        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
-    return level
 
 
 def _check_how(how: str) -> None:

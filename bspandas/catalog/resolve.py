@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from bspandas._utils import find_stacklevel
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.model import OBJECTS, Metric, Part
@@ -110,7 +111,7 @@ def _check_period(metric: Metric, period: str, asked: str) -> str:
                 f"{metric.slug}: period {pid!r} is sent as {other!r}, the form this metric "
                 f"documents (the same window); the column is named {metric.slug}_{other}.",
                 VariationAdjustedWarning,
-                stacklevel=5,
+                stacklevel=find_stacklevel(),
             )
             return other
     if pid == "current" and metric.bare:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from bspandas._utils import find_stacklevel
 from bspandas.errors import InsecureConfigWarning
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults
@@ -182,7 +183,7 @@ class Sandbox:
                 "this machine can read its tenant and see its credentials in use. Bind "
                 "127.0.0.1 unless you mean it.",
                 InsecureConfigWarning,
-                stacklevel=2,
+                stacklevel=find_stacklevel(),
             )
         self.tenant = tenant or Tenant(TenantOptions(**tenant_options))
         self.engine = MetricEngine(self.tenant)
