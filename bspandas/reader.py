@@ -201,9 +201,14 @@ class _Reader:
     # -- body ---------------------------------------------------------------------------------
 
     def _bar(self, body: Body) -> Any:
+        """A bar for this read, or None. Asked for (``progress=True`` or the setting ``1``):
+        shown at once; otherwise (terminals and notebooks, never CI or a pipe) only once the
+        read has taken a second (tqdm's ``delay``), so quick reads stay quiet."""
         enabled = self.progress
+        delay = 0.0
         if enabled is None:
             enabled = _interactive()
+            delay = 0.0 if _setting() in _ON else 1.0
         if not enabled:
             return None
         return _tqdm_class()(
@@ -212,7 +217,7 @@ class _Reader:
             unit_scale=True,
             unit_divisor=1024,
             desc=f"{self.query.object} export",
-            delay=0.0 if self.progress else 1.0,
+            delay=delay,
             leave=True,
         )
 
@@ -234,7 +239,7 @@ class _Reader:
                     on_header=self.check_header,
                 )
                 if bar is not None:
-                    bar.set_postfix(rows=f"{len(answer.frame):,}")
+                    bar.set_postfix(rows=f"{len(answer.frame):,}", refresh=False)
             finally:
                 if bar is not None:
                     bar.close()
@@ -443,6 +448,10 @@ _ON = frozenset({"1", "true", "yes", "on"})
 _OFF = frozenset({"0", "false", "no", "off"})
 
 
+def _setting() -> str:
+    return os.environ.get(PROGRESS_ENV, "").strip().lower()
+
+
 def _interactive() -> bool:
     """Whether ``progress=None`` shows a bar, decided at each read from one setting.
 
@@ -450,7 +459,7 @@ def _interactive() -> bool:
     off under CI (``CI`` set), on in a notebook kernel, and on when stderr is a terminal.
     Tests pin the variable, so modules a test imported (``ipykernel``) cannot change it.
     """
-    setting = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    setting = _setting()
     if setting in _ON:
         return True
     if setting in _OFF:
@@ -883,7 +892,7 @@ def _iterate(
                 yield finished.set_axis(pd.RangeIndex(position, position + len(finished)))
                 position += len(finished)
                 if bar is not None:
-                    bar.set_postfix(rows=f"{position:,}")
+                    bar.set_postfix(rows=f"{position:,}", refresh=False)
             if not body.terminated and not (gate is not None and gate.closed):
                 warnings.warn(
                     f"The answer ended without its terminating chunk after {position} rows. "
