@@ -593,7 +593,11 @@ def read_query(
     raise :class:`bspandas.MissingColumnsError` (``on_missing``); rows that prove the server
     ignored a filter warn (``on_ignored_filter``). ``chunksize=`` gives an iterator of frames
     with identical dtypes, ``cache=`` stores answers as Parquet, ``dry_run=True`` returns
-    the exact JSON payload without sending anything.
+    the exact JSON payload without sending anything. ``nrows=`` reads the first rows and
+    closes the stream, ``index_col=`` sets the index as in ``pd.read_csv``, ``columns=``
+    takes an earlier frame's ``df.columns``, ``local_dict=``/``global_dict=`` give ``@name``
+    its variables as in ``DataFrame.query``. Options left at ``None`` come from
+    :data:`bspandas.options`.
     """
     dtype_backend = options.resolve("dtype_backend", dtype_backend)
     validate = options.resolve("validate", validate)
