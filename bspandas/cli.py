@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,9 +29,13 @@ from typing import Any
 import pandas as pd
 
 from bspandas import __version__, catalog
-from bspandas.errors import BackstoryError, describe_failure
+from bspandas.errors import BackstoryError, MissingCredentialsError, describe_failure
 
 __all__ = ["build_parser", "main"]
+
+
+#: ``('slug', 'period')`` in a message, written as the CLI takes it: ``slug:period``.
+_CLI_PAIR = re.compile(r"\('([\w.-]+)', '([\w.-]+)'\)")
 
 
 class CommandError(Exception):
@@ -503,6 +508,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except (BackstoryError, CommandError) as exc:
         text = str(exc) if isinstance(exc, CommandError) else describe_failure(exc)
+        if isinstance(exc, MissingCredentialsError):
+            text = text.replace(
+                "For a local sandbox use bspandas.sandbox.serve().",
+                "Or run the command on a local sandbox: add --sandbox.",
+            )
+        text = _CLI_PAIR.sub(r"\1:\2", text)  # the CLI's own syntax for (slug, period)
         print(f"bspandas: {_visible(' '.join(text.split()))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -219,7 +219,7 @@ def resolve_credentials(
     missing = [k for k in ("client_id", "client_secret") if not values[k]]
     if missing:
         looked_at = [
-            "the client_id= and client_secret= arguments",
+            "the client_id and client_secret arguments (of bspandas.connect or Client)",
             "environment variables BACKSTORY_CLIENT_ID and BACKSTORY_CLIENT_SECRET",
             f"the config file {path} [{profile}]" + ("" if path.is_file() else " (not found)"),
         ]
