@@ -201,3 +201,34 @@ def test_the_validation_warning_says_how_to_get_the_failure_cases(
         frame.backstory.validate()
     assert info.value.failure_cases is not None
     assert -5 in set(info.value.failure_cases["failure_case"])
+
+
+# -- one spelling per concept: the old ones are deprecated aliases for one release -------------
+
+
+def test_old_spellings_still_work_with_a_future_warning(client: Client) -> None:
+    frame = pd.DataFrame(
+        {
+            "ootb_account_crm_id": pd.array(["001A"], dtype="string"),
+            "ootb_emails_sent_last_7_days": pd.array([3], dtype="Int64"),
+        }
+    )
+    new = reshape.melt_variations(frame, object="account", id_vars=["ootb_account_crm_id"])
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        old = reshape.melt_variations(frame, obj="account", id_columns=["ootb_account_crm_id"])
+    assert all(issubclass(w.category, FutureWarning) for w in record)
+    assert {str(w.message).split("(")[1].split("=")[0] for w in record} == {"obj", "id_columns"}
+    assert all(w.filename == __file__ for w in record)
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.warns(FutureWarning, match="use id_vars="):
+        frame.backstory.melt_variations(id_columns=["ootb_account_crm_id"])
+    with pytest.raises(TypeError, match="got both obj= and object="):
+        reshape.describe_columns(frame, obj="account", object="account")
+    base = bs.read_query("account", ["ootb_account_crm_id"], client=client).head(3)
+    with pytest.warns(FutureWarning, match="use chunksize=") as record:
+        enriched = base.backstory.fetch(["industry"], client=client, chunk_size=2)
+    assert record[0].filename == __file__
+    pd.testing.assert_frame_equal(
+        enriched, base.backstory.fetch(["industry"], client=client, chunksize=2)
+    )
