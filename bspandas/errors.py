@@ -433,8 +433,12 @@ class MissingRowsWarning(BackstoryWarning):
 
 
 class OrphanRowsWarning(BackstoryWarning):
-    """A join found opportunities whose account is not in the account frame
-    (``orphans="ignore"`` silences it)."""
+    """A join of accounts and opportunities (``join_opportunities``, ``join_account``)
+    found opportunities whose account is not in the account frame (or that have no account
+    id). It says how many and what the join did with them: left out, or kept with empty
+    account columns. It fires on every such join today, including the common case of an
+    account frame that is a subset of the tenant; ``orphans="ignore"`` silences it, and
+    ``attrs["backstory"]["join"]["orphans"]`` always holds the count."""
 
 
 class PacingWarning(BackstoryWarning):
