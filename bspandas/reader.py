@@ -736,8 +736,8 @@ def _frame_columns(object: str, columns: Any) -> Any:
     """``df.columns`` of an earlier read (a pandas Index) as column specs: variation names
     ``{slug}_{period}`` and expansion names (``_id``, ``_name``, ``_currency``) map back to
     the column they came from. Anything else is passed on as given."""
-    if not isinstance(columns, pd.Index | list | tuple) or isinstance(columns, tuple):
-        return columns
+    if not isinstance(object, str) or not isinstance(columns, pd.Index | list):
+        return columns  # Query reports a wrong object or spec
     specs: list[Any] = []
     for item in columns:
         spec: Any = item
