@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from bspandas import accessor as _accessor  # noqa: F401  (registers df.backstory)
 from bspandas import catalog, reshape, schemas
+from bspandas._options import (
+    describe_option,
+    get_option,
+    option_context,
+    options,
+    reset_option,
+    set_option,
+)
 from bspandas.cache import Cache
 from bspandas.client import Client, RetryPolicy, connect
 from bspandas.dataset import export_dataset, read_dataset
@@ -39,6 +47,7 @@ from bspandas.errors import (
     MissingCredentialsError,
     MissingRowsWarning,
     MixedCurrencyError,
+    OptionError,
     OrphanRowsWarning,
     PacingWarning,
     PossibleTypoWarning,
@@ -94,6 +103,7 @@ __all__ = [
     "MissingCredentialsError",
     "MissingRowsWarning",
     "MixedCurrencyError",
+    "OptionError",
     "OrphanRowsWarning",
     "PacingWarning",
     "PossibleTypoWarning",
@@ -115,16 +125,22 @@ __all__ = [
     "__version__",
     "catalog",
     "connect",
+    "describe_option",
     "export_dataset",
+    "get_option",
     "melt_variations",
+    "option_context",
+    "options",
     "pivot_variations",
     "read_dataset",
     "read_query",
     "read_snapshots",
+    "reset_option",
     "reshape",
     "sandbox",
     "schema_for",
     "schemas",
+    "set_option",
     "snapshot",
     "unmelt_variations",
 ]

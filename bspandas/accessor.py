@@ -29,6 +29,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from bspandas import reshape
+from bspandas._utils import renamed
 from bspandas.catalog import store
 from bspandas.client import Client
 from bspandas.errors import InvalidColumnsError
@@ -210,8 +211,9 @@ class BackstoryAccessor:
         """Undo :meth:`pivot_variations` (``metric=`` for a one-metric pivot without attrs)."""
         return reshape.flatten_variations(self._frame, self._object, metric=metric)
 
-    def melt_variations(self, id_columns: Sequence[Hashable] | None = None) -> pd.DataFrame:
-        """The long form ``[*id_columns, "metric", "period", "value"]``; see
+    @renamed(id_columns="id_vars")
+    def melt_variations(self, id_vars: Sequence[Hashable] | None = None) -> pd.DataFrame:
+        """The long form ``[*id_vars, "metric", "period", "value"]``; see
         :func:`bspandas.reshape.melt_variations`. ``unmelt_variations`` goes back.
 
         >>> frame = pd.DataFrame({"ootb_account_crm_id": ["001A"],
@@ -223,7 +225,7 @@ class BackstoryAccessor:
         >>> long.backstory.unmelt_variations().equals(frame)
         True
         """
-        return reshape.melt_variations(self._frame, self._object, id_columns)
+        return reshape.melt_variations(self._frame, self._object, id_vars)
 
     def unmelt_variations(self) -> pd.DataFrame:
         """Back from the long form to one column per variation (exact for an untouched one)."""
@@ -302,17 +304,18 @@ class BackstoryAccessor:
 
     # -- the server: more columns for these rows ----------------------------------------------
 
+    @renamed(chunk_size="chunksize")
     def fetch(
         self,
         columns: Any,
         *,
-        chunk_size: int = 500,
+        chunksize: int = 500,
         client: Client | None = None,
         **options: Any,
     ) -> pd.DataFrame:
         """Fetch more columns for the rows already present and merge them on.
 
-        The row ids go to the server as ``$in`` filters of ``chunk_size`` ids, through the
+        The row ids go to the server as ``$in`` filters of ``chunksize`` ids, through the
         client's pacer and retries; row order, index and attrs are kept; rows the server no
         longer returns keep empty new columns and raise a
         :class:`bspandas.MissingRowsWarning`. ``options`` go to :func:`bspandas.read_query`
@@ -321,7 +324,7 @@ class BackstoryAccessor:
         from bspandas.enrich import fetch_columns
 
         return fetch_columns(
-            self._frame, self.object, columns, client=client, chunk_size=chunk_size, **options
+            self._frame, self.object, columns, client=client, chunksize=chunksize, **options
         )
 
     def _expect(self, wanted: str, method: str, other: str) -> None:

@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bspandas._utils import find_stacklevel
 from bspandas.errors import CacheWarning, ConfigurationError
 
 __all__ = ["Cache", "as_cache", "default_cache_dir"]
@@ -137,7 +138,7 @@ class Cache:
             f"The cached answer {path.name} in {str(self.directory)!r} was dropped: {reason}. "
             "It is fetched again.",
             CacheWarning,
-            stacklevel=3,
+            stacklevel=find_stacklevel(),
         )
 
     def load(

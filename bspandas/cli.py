@@ -20,17 +20,23 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
 from bspandas import __version__, catalog
-from bspandas.errors import BackstoryError, describe_failure
+from bspandas.errors import BackstoryError, MissingCredentialsError, describe_failure
 
 __all__ = ["build_parser", "main"]
+
+
+#: ``('slug', 'period')`` in a message, written as the CLI takes it: ``slug:period``.
+_CLI_PAIR = re.compile(r"\('([\w.-]+)', '([\w.-]+)'\)")
 
 
 class CommandError(Exception):
@@ -283,6 +289,28 @@ def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _iso_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of the catalog's date type as ISO dates (``2026-07-01``), not timestamps at
+    midnight UTC (``2026-07-01 00:00:00+00:00``): what the API sent and a spreadsheet wants."""
+    from bspandas.catalog.resolve import parse_name
+
+    obj = frame.attrs.get("backstory", {}).get("object")
+    if not isinstance(obj, str):
+        return frame
+    out = frame
+    for position, name in enumerate(frame.columns):
+        found = parse_name(str(name), obj) if isinstance(name, str) else None
+        column = frame.iloc[:, position]
+        if found is None or found[2].type != "date":
+            continue
+        if not pd.api.types.is_datetime64_any_dtype(column.dtype):
+            continue
+        if out is frame:
+            out = frame.copy()
+        out.isetitem(position, column.dt.strftime("%Y-%m-%d").astype(object))
+    return out
+
+
 def _write(frame: pd.DataFrame, output: Path, fmt: str, *, force: bool, raw: bool) -> None:
     """Write the file; without ``force`` it is created exclusively (never overwritten)."""
     mode = "wb" if force else "xb"
@@ -292,7 +320,8 @@ def _write(frame: pd.DataFrame, output: Path, fmt: str, *, force: bool, raw: boo
                 if fmt == "parquet":
                     frame.to_parquet(handle, index=False)
                 else:
-                    data = frame if raw else _csv_safe(frame)
+                    data = _iso_dates(frame)
+                    data = data if raw else _csv_safe(data)
                     # CRLF rows (RFC 4180): a cell holding a lone CR is then quoted too
                     with io.TextIOWrapper(handle, encoding="utf-8", newline="") as text:
                         data.to_csv(text, index=False, lineterminator="\r\n")
@@ -495,14 +524,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options whose value may start with ``-`` (``--sort -slug``: descending).
+_DASH_VALUES = frozenset({"--sort"})
+
+
+def _attached(argv: list[str]) -> list[str]:
+    """``--sort -slug`` as ``--sort=-slug``: argparse would read ``-slug`` as an option."""
+    out: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            out.append(token)
+            out.extend(tokens)
+            break
+        if token in _DASH_VALUES:
+            value = next(tokens, None)
+            if value is None:
+                out.append(token)
+            elif value.startswith("-") and not value.startswith("--"):
+                out.append(f"{token}={value}")
+            else:
+                out.extend([token, value])
+            continue
+        out.append(token)
+    return out
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as one line on stderr (``bspandas: PacingWarning: ...``), no source line."""
+    text = " ".join(str(message).split())
+    print(f"bspandas: {category.__name__}: {_visible(text)}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bspandas`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attached(list(sys.argv[1:] if argv is None else argv)))
     try:
-        code: int = args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            code: int = args.func(args)
     except (BackstoryError, CommandError) as exc:
         text = str(exc) if isinstance(exc, CommandError) else describe_failure(exc)
+        if isinstance(exc, MissingCredentialsError):
+            text = text.replace(
+                "For a local sandbox use bspandas.sandbox.serve().",
+                "Or run the command on a local sandbox: add --sandbox.",
+            )
+        text = _CLI_PAIR.sub(r"\1:\2", text)  # the CLI's own syntax for (slug, period)
         print(f"bspandas: {_visible(' '.join(text.split()))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

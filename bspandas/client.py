@@ -69,6 +69,13 @@ log = logging.getLogger("bspandas")
 TOKEN_PATH = "/v3/auth/tokens"
 EXPORT_PATH = "/v3/beta/insights/export"
 CHUNK = 1 << 20
+
+#: Export requests per hour a client paces itself to (the Query API's budget).
+DEFAULT_HOURLY_BUDGET = 100
+#: The header of a bspandas sandbox's token answers that announces its budget.
+SANDBOX_BUDGET_HEADER = "X-Sandbox-Hourly-Budget"
+#: What "unlimited" paces to.
+UNLIMITED_BUDGET = 1 << 30
 #: Default bound, in seconds, of one export call (retries and all).
 DEFAULT_DEADLINE = 900.0
 #: Default cap on the decoded size of one answer (a decompression bomb stops here).
@@ -688,7 +695,7 @@ class Client:
         profile: str = "default",
         timeout: float | tuple[float, float] = (10.0, 600.0),
         retry: RetryPolicy | None = None,
-        hourly_budget: int = 100,
+        hourly_budget: int | None = None,
         pacer: Pacer | None = None,
         session: requests.Session | None = None,
         token_margin: float = 60.0,
@@ -720,7 +727,14 @@ class Client:
         self.max_answer_bytes = max_answer_bytes
         self._clock = clock
         self._sleep: Callable[[float], None] = sleep
-        self.pacer = pacer or Pacer(hourly_budget, margin=1.0, clock=clock, sleep=sleep)
+        #: Whether a sandbox's announced budget may replace the default one.
+        self._budget_from_server = pacer is None and hourly_budget is None
+        self.pacer = pacer or Pacer(
+            DEFAULT_HOURLY_BUDGET if hourly_budget is None else hourly_budget,
+            margin=1.0,
+            clock=clock,
+            sleep=sleep,
+        )
         self.token_margin = token_margin
         self._session = session or self._new_session()
         self._token: str | None = None
@@ -819,6 +833,7 @@ class Client:
                 )
             if status != 200:
                 return _status_error(response, "fetching a token")
+            self._adopt_budget(response.headers.get(SANDBOX_BUDGET_HEADER))
             answer = _read_capped(response, TOKEN_ANSWER_BYTES + 1)
         if deadline.expired():
             return deadline.error(detail=" (while fetching a token)")
@@ -834,6 +849,22 @@ class Client:
                 status=200,
             )
         return parsed
+
+    def _adopt_budget(self, announced: str | None) -> None:
+        """Pace to the budget a bspandas sandbox announces (``"N;window=W"``), unless this
+        client was given ``hourly_budget=`` or its own pacer. The Query API announces none."""
+        if not announced or not self._budget_from_server:
+            return
+        count, _, window = announced.partition(";window=")
+        try:
+            budget, seconds = int(count), float(window or 3600)
+        except ValueError:
+            return
+        if budget < 0 or not math.isfinite(seconds) or seconds <= 0:
+            return
+        with self.pacer._lock:
+            self.pacer.budget = budget if budget else UNLIMITED_BUDGET
+            self.pacer.window = seconds
 
     def _fetch_token(self, deadline: _Deadline) -> None:
         outcome = self._token_request(deadline)

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from bspandas._utils import find_stacklevel
 from bspandas.errors import (
     ConfigurationError,
     InsecureConfigWarning,
@@ -160,7 +161,7 @@ def _read_file(path: Path, profile: str) -> dict[str, str]:
             f"{path} can be read by other users and holds a client secret. Restrict it with "
             f"`chmod 600 {path}`.",
             InsecureConfigWarning,
-            stacklevel=4,
+            stacklevel=find_stacklevel(),
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -218,7 +219,7 @@ def resolve_credentials(
     missing = [k for k in ("client_id", "client_secret") if not values[k]]
     if missing:
         looked_at = [
-            "the client_id= and client_secret= arguments",
+            "the client_id and client_secret arguments (of bspandas.connect or Client)",
             "environment variables BACKSTORY_CLIENT_ID and BACKSTORY_CLIENT_SECRET",
             f"the config file {path} [{profile}]" + ("" if path.is_file() else " (not found)"),
         ]

@@ -6,7 +6,7 @@ the server no longer returns keep empty new columns and are reported.
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"ootb_account_crm_id": ["001A", "001B"]})
->>> plan_fetch(frame, "account", ["industry"], chunk_size=1)["payloads"][0]["filter"]
+>>> plan_fetch(frame, "account", ["industry"], chunksize=1)["payloads"][0]["filter"]
 {'attribute': {'slug': 'ootb_account_crm_id'}, 'clause': {'$in': ['001A']}}
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from bspandas import reshape
+from bspandas._utils import find_stacklevel, renamed
 from bspandas.catalog.resolve import Column, parse_name, resolve
 from bspandas.client import Client, default_client
 from bspandas.errors import InvalidColumnsError, MissingRowsWarning, QueryError
@@ -50,10 +51,10 @@ def _key(frame: pd.DataFrame, obj: str) -> tuple[str, Column]:
 
 
 def _queries(
-    frame: pd.DataFrame, obj: str, columns: Any, chunk_size: int
+    frame: pd.DataFrame, obj: str, columns: Any, chunksize: int
 ) -> tuple[str, Column, list[Column], list[Query]]:
-    if chunk_size < 1:
-        raise InvalidColumnsError(f"chunk_size must be positive, got {chunk_size!r}.")
+    if chunksize < 1:
+        raise InvalidColumnsError(f"chunksize must be positive, got {chunksize!r}.")
     key_name, key_column = _key(frame, obj)
     wanted = [c for c in resolve(columns, obj) if c.name != key_column.name]
     if not wanted:
@@ -68,10 +69,10 @@ def _queries(
         Query(
             obj,
             [key_column, *wanted],
-            filter={key_name: {"$in": ids[start : start + chunk_size]}},
+            filter={key_name: {"$in": ids[start : start + chunksize]}},
             variables={},
         )
-        for start in range(0, len(ids), chunk_size)
+        for start in range(0, len(ids), chunksize)
     ]
     return key_name, key_column, wanted, queries
 
@@ -91,11 +92,12 @@ def _same_host(frame: pd.DataFrame, client: Client | None) -> Client:
     return chosen
 
 
+@renamed(chunk_size="chunksize")
 def plan_fetch(
-    frame: pd.DataFrame, obj: str, columns: Any, *, chunk_size: int = 500
+    frame: pd.DataFrame, obj: str, columns: Any, *, chunksize: int = 500
 ) -> dict[str, Any]:
     """What :func:`fetch_columns` would send: the key column and every payload."""
-    key_name, _, wanted, queries = _queries(frame, obj, columns, chunk_size)
+    key_name, _, wanted, queries = _queries(frame, obj, columns, chunksize)
     return {
         "key": key_name,
         "columns": [c.name for c in wanted],
@@ -103,13 +105,14 @@ def plan_fetch(
     }
 
 
+@renamed(chunk_size="chunksize")
 def fetch_columns(
     frame: pd.DataFrame,
     obj: str,
     columns: Any,
     *,
     client: Client | None = None,
-    chunk_size: int = 500,
+    chunksize: int = 500,
     **options: Any,
 ) -> pd.DataFrame:
     """A copy of ``frame`` with ``columns`` fetched for its rows and merged on (row order,
@@ -121,7 +124,7 @@ def fetch_columns(
     """
     from bspandas.reader import read_query
 
-    key_name, key_column, wanted, queries = _queries(frame, obj, columns, chunk_size)
+    key_name, key_column, wanted, queries = _queries(frame, obj, columns, chunksize)
     client = _same_host(frame, client)
     new_names = [o.name for c in wanted for o in c.outputs()]
     parts = [read_query(q, client=client, **options) for q in queries]
@@ -144,7 +147,7 @@ def fetch_columns(
             "their new columns are empty. They may have been deleted or filtered out since "
             "the frame was read.",
             MissingRowsWarning,
-            stacklevel=3,
+            stacklevel=find_stacklevel(),
         )
     merged = frame.merge(fetched, on=key_name, how="left", sort=False, validate="many_to_one")
     merged.index = frame.index

@@ -6,7 +6,8 @@ everything the library raises on purpose and
 
     BackstoryError
     ├── ConfigurationError
-    │   └── MissingCredentialsError        no client id/secret found; lists where we looked
+    │   ├── MissingCredentialsError        no client id/secret found; lists where we looked
+    │   └── OptionError (AttributeError, KeyError)  unknown option or a value it cannot take
     ├── QueryError (ValueError)            the request is wrong before anything is sent
     │   ├── UnknownObjectError             object is not account/opportunity/user/...
     │   ├── UnknownMetricError (LookupError)   slug unknown; carries close suggestions
@@ -54,6 +55,7 @@ True
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -165,13 +167,22 @@ class MissingCredentialsError(ConfigurationError):
         where = "\n".join(f"  - {place}" for place in looked_at)
         super().__init__(
             f"No {' or '.join(missing)} found. Looked at:\n{where}\n"
-            "Pass them to bspandas.connect(client_id=..., client_secret=...), set the "
+            "Pass both to bspandas.connect(your_client_id, your_client_secret), set the "
             "BACKSTORY_* environment variables, or write the config file. For a local "
             "sandbox use bspandas.sandbox.serve()."
         )
 
 
 # -- query errors --------------------------------------------------------------------------
+
+
+class OptionError(ConfigurationError, AttributeError, KeyError):
+    """``bs.options``/``bs.set_option`` got a name that is not an option (the message
+    suggests the closest) or a value the option cannot take. An ``AttributeError`` so that
+    ``getattr(bs.options, name, default)`` works, a ``KeyError`` as in pandas."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class QueryError(BackstoryError, ValueError):
@@ -184,7 +195,21 @@ class UnknownObjectError(QueryError):
     def __init__(self, obj: object, known: Iterable[str]) -> None:
         self.object = obj
         self.known = sorted(known)
-        super().__init__(f"Unknown object {obj!r}. Expected one of: {', '.join(self.known)}.")
+        close = _close_object(obj, self.known)
+        hint = f" Did you mean {close!r}?" if close else ""
+        super().__init__(f"Unknown object {obj!r}.{hint} Expected one of: {', '.join(self.known)}.")
+
+
+def _close_object(obj: object, known: Sequence[str]) -> str | None:
+    """The known object a plural, a different case or a small typo meant."""
+    if not isinstance(obj, str):
+        return None
+    text = obj.strip().lower()
+    for candidate in (text, text.removesuffix("s"), text.removesuffix("ies") + "y"):
+        if candidate in known:
+            return candidate
+    close = difflib.get_close_matches(text, known, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 class UnknownMetricError(QueryError, LookupError):
@@ -202,11 +227,13 @@ class UnknownMetricError(QueryError, LookupError):
             if self.suggestions
             else " Search with bspandas.catalog.search(...)."
         )
-        super().__init__(
-            f"Unknown metric {slug!r}{where}.{hint}{did_you_mean} Custom metrics must start with "
-            "custom_<object>_ or derived_<object>_ (register them with "
-            "bspandas.catalog.register)."
+        custom = (
+            ""
+            if self.suggestions and not slug.startswith(("custom_", "derived_"))
+            else " Custom metrics must start with custom_<object>_ or derived_<object>_ "
+            "(register them with bspandas.catalog.register)."
         )
+        super().__init__(f"Unknown metric {slug!r}{where}.{hint}{did_you_mean}{custom}")
 
     def __str__(self) -> str:  # LookupError would quote the message like KeyError
         return str(self.args[0])
@@ -406,8 +433,12 @@ class MissingRowsWarning(BackstoryWarning):
 
 
 class OrphanRowsWarning(BackstoryWarning):
-    """A join found opportunities whose account is not in the account frame
-    (``orphans="ignore"`` silences it)."""
+    """A join of accounts and opportunities (``join_opportunities``, ``join_account``)
+    found opportunities whose account is not in the account frame (or that have no account
+    id). It says how many and what the join did with them: left out, or kept with empty
+    account columns. It fires on every such join today, including the common case of an
+    account frame that is a subset of the tenant; ``orphans="ignore"`` silences it, and
+    ``attrs["backstory"]["join"]["orphans"]`` always holds the count."""
 
 
 class PacingWarning(BackstoryWarning):

@@ -24,10 +24,8 @@ import ast
 import datetime as dt
 import io
 import math
-import os
 import re
 import reprlib
-import sys
 import tokenize
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bspandas._utils import find_stacklevel
 from bspandas.catalog import vocabulary
 from bspandas.catalog.model import Metric, Part
 from bspandas.catalog.resolve import Column, parse_name, resolve_one
@@ -505,18 +504,6 @@ def close_values(value: str, known: Sequence[str]) -> list[str]:
     return [k for d, k in scored if d <= allowed and d == scored[0][0]]
 
 
-def _caller_level() -> int:
-    """The ``stacklevel`` of the first caller outside bspandas (for a warning raised in the
-    function that calls this one)."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-        package
-    ):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def _warn_typos(condition: Condition, where: str) -> None:
     """Warn when a where-string compares an enumeration with a likely typo of a value."""
     if condition.part.type != "enumeration":
@@ -536,7 +523,7 @@ def _warn_typos(condition: Condition, where: str) -> None:
                     f"As written, where={where!r} matches no row on that value. Known values: "
                     f"{', '.join(known)} (a tenant may add its own).",
                     PossibleTypoWarning,
-                    stacklevel=_caller_level(),
+                    stacklevel=find_stacklevel(),
                 )
 
 

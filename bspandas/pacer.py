@@ -22,6 +22,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 
+from bspandas._utils import find_stacklevel
 from bspandas.errors import PacingWarning, RateLimitError
 
 __all__ = ["Pacer"]
@@ -105,7 +106,7 @@ class Pacer:
                 f"requests per {span} (the Query API rate limit). Set hourly_budget= on the "
                 "client if your tenant allows more.",
                 PacingWarning,
-                stacklevel=3,
+                stacklevel=find_stacklevel(),
             )
             self._sleep(delay)
             waited += delay

@@ -25,12 +25,15 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 
+from bspandas import _options as options
+from bspandas._utils import find_stacklevel
 from bspandas.cache import Cache, as_cache
 from bspandas.catalog import store
-from bspandas.catalog.resolve import Column, Output
+from bspandas.catalog.resolve import Column, Output, parse_name
 from bspandas.client import Body, Client, default_client
 from bspandas.dtypes import BACKENDS, Backend
 from bspandas.errors import (
+    BackstoryError,
     ConfigurationError,
     ConversionError,
     IgnoredFilterError,
@@ -183,7 +186,7 @@ class _Reader:
             warnings.warn(
                 f"Header labels differ from the catalog's (columns mapped by position): {pairs}.",
                 HeaderMismatchWarning,
-                stacklevel=6,
+                stacklevel=find_stacklevel(),
             )
 
     def report_missing(self, plan: HeaderPlan) -> None:
@@ -193,15 +196,20 @@ class _Reader:
                 f"{', '.join(_describe_missing(plan.missing))}. The frame has the others. "
                 "The Query API drops slugs and variations this tenant does not know.",
                 MissingColumnsWarning,
-                stacklevel=4,
+                stacklevel=find_stacklevel(),
             )
 
     # -- body ---------------------------------------------------------------------------------
 
     def _bar(self, body: Body) -> Any:
+        """A bar for this read, or None. Asked for (``progress=True`` or the setting ``1``):
+        shown at once; otherwise (terminals and notebooks, never CI or a pipe) only once the
+        read has taken a second (tqdm's ``delay``), so quick reads stay quiet."""
         enabled = self.progress
+        delay = 0.0
         if enabled is None:
             enabled = _interactive()
+            delay = 0.0 if _setting() in _ON else 1.0
         if not enabled:
             return None
         return _tqdm_class()(
@@ -210,7 +218,7 @@ class _Reader:
             unit_scale=True,
             unit_divisor=1024,
             desc=f"{self.query.object} export",
-            delay=0.0 if self.progress else 1.0,
+            delay=delay,
             leave=True,
         )
 
@@ -232,7 +240,7 @@ class _Reader:
                     on_header=self.check_header,
                 )
                 if bar is not None:
-                    bar.set_postfix(rows=f"{len(answer.frame):,}")
+                    bar.set_postfix(rows=f"{len(answer.frame):,}", refresh=False)
             finally:
                 if bar is not None:
                     bar.close()
@@ -280,7 +288,7 @@ class _Reader:
                     f"{exc} It is read again as text so no value is lost; validation will "
                     "report the cells.",
                     ValidationWarning,
-                    stacklevel=3,
+                    stacklevel=find_stacklevel(),
                 )
                 as_text = as_text | {exc.name}
                 continue
@@ -375,7 +383,7 @@ class _Reader:
             message + ' They are kept; pass on_ignored_filter="apply" to drop them or "raise" '
             "to stop.",
             IgnoredFilterWarning,
-            stacklevel=4,
+            stacklevel=find_stacklevel(),
         )
         return frame
 
@@ -391,9 +399,11 @@ class _Reader:
 
         def report(summary: str, cases: pd.DataFrame) -> None:
             warnings.warn(
-                f"{summary} Pass validate=False to skip validation, or validate='raise' to stop.",
+                f"{summary} Every failing cell: df.backstory.validate() raises a "
+                "SchemaValidationError whose .failure_cases lists them (so does reading with "
+                "validate='raise'); validate=False skips validation.",
                 ValidationWarning,
-                stacklevel=5,
+                stacklevel=find_stacklevel(),
             )
 
         on_fail: Literal["raise", "return"] = "return" if self.validate == "warn" else "raise"
@@ -440,6 +450,10 @@ _ON = frozenset({"1", "true", "yes", "on"})
 _OFF = frozenset({"0", "false", "no", "off"})
 
 
+def _setting() -> str:
+    return os.environ.get(PROGRESS_ENV, "").strip().lower()
+
+
 def _interactive() -> bool:
     """Whether ``progress=None`` shows a bar, decided at each read from one setting.
 
@@ -447,7 +461,7 @@ def _interactive() -> bool:
     off under CI (``CI`` set), on in a notebook kernel, and on when stderr is a terminal.
     Tests pin the variable, so modules a test imported (``ipykernel``) cannot change it.
     """
-    setting = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    setting = _setting()
     if setting in _ON:
         return True
     if setting in _OFF:
@@ -479,14 +493,18 @@ def read_query(
     sort: Any = ...,
     variations: Mapping[str, Sequence[str] | str] | None = ...,
     client: Client | None = ...,
-    dtype_backend: Backend = ...,
+    dtype_backend: Backend | None = ...,
     dtypes: Mapping[str, Any] | None = ...,
-    validate: Validate = ...,
-    on_missing: OnMissing = ...,
-    on_ignored_filter: OnIgnored = ...,
+    validate: Validate | None = ...,
+    on_missing: OnMissing | None = ...,
+    on_ignored_filter: OnIgnored | None = ...,
     on_unknown: OnUnknown = ...,
     chunksize: None = ...,
     progress: bool | None = ...,
+    nrows: int | None = ...,
+    index_col: str | Sequence[str] | None = ...,
+    local_dict: Mapping[str, Any] | None = ...,
+    global_dict: Mapping[str, Any] | None = ...,
     cache: bool | str | Path | Cache | None = ...,
     dry_run: Literal[True],
 ) -> dict[str, Any]: ...
@@ -502,14 +520,18 @@ def read_query(
     sort: Any = ...,
     variations: Mapping[str, Sequence[str] | str] | None = ...,
     client: Client | None = ...,
-    dtype_backend: Backend = ...,
+    dtype_backend: Backend | None = ...,
     dtypes: Mapping[str, Any] | None = ...,
-    validate: Validate = ...,
-    on_missing: OnMissing = ...,
-    on_ignored_filter: OnIgnored = ...,
+    validate: Validate | None = ...,
+    on_missing: OnMissing | None = ...,
+    on_ignored_filter: OnIgnored | None = ...,
     on_unknown: OnUnknown = ...,
     chunksize: int,
     progress: bool | None = ...,
+    nrows: int | None = ...,
+    index_col: str | Sequence[str] | None = ...,
+    local_dict: Mapping[str, Any] | None = ...,
+    global_dict: Mapping[str, Any] | None = ...,
     cache: None = ...,
     dry_run: Literal[False] = ...,
 ) -> Iterator[pd.DataFrame]: ...
@@ -525,14 +547,18 @@ def read_query(
     sort: Any = ...,
     variations: Mapping[str, Sequence[str] | str] | None = ...,
     client: Client | None = ...,
-    dtype_backend: Backend = ...,
+    dtype_backend: Backend | None = ...,
     dtypes: Mapping[str, Any] | None = ...,
-    validate: Validate = ...,
-    on_missing: OnMissing = ...,
-    on_ignored_filter: OnIgnored = ...,
+    validate: Validate | None = ...,
+    on_missing: OnMissing | None = ...,
+    on_ignored_filter: OnIgnored | None = ...,
     on_unknown: OnUnknown = ...,
     chunksize: None = ...,
     progress: bool | None = ...,
+    nrows: int | None = ...,
+    index_col: str | Sequence[str] | None = ...,
+    local_dict: Mapping[str, Any] | None = ...,
+    global_dict: Mapping[str, Any] | None = ...,
     cache: bool | str | Path | Cache | None = ...,
     dry_run: Literal[False] = ...,
 ) -> pd.DataFrame: ...
@@ -547,14 +573,18 @@ def read_query(
     sort: Any = None,
     variations: Mapping[str, Sequence[str] | str] | None = None,
     client: Client | None = None,
-    dtype_backend: Backend = "numpy_nullable",
+    dtype_backend: Backend | None = None,
     dtypes: Mapping[str, Any] | None = None,
-    validate: Validate = "warn",
-    on_missing: OnMissing = "raise",
-    on_ignored_filter: OnIgnored = "warn",
+    validate: Validate | None = None,
+    on_missing: OnMissing | None = None,
+    on_ignored_filter: OnIgnored | None = None,
     on_unknown: OnUnknown = "raise",
     chunksize: int | None = None,
     progress: bool | None = None,
+    nrows: int | None = None,
+    index_col: str | Sequence[str] | None = None,
+    local_dict: Mapping[str, Any] | None = None,
+    global_dict: Mapping[str, Any] | None = None,
     cache: bool | str | Path | Cache | None = None,
     dry_run: bool = False,
 ) -> pd.DataFrame | Iterator[pd.DataFrame] | dict[str, Any]:
@@ -572,9 +602,28 @@ def read_query(
     as text instead, with a warning (your tenant may serve slugs the catalog lacks).
     ``chunksize=`` gives an iterator of frames with identical dtypes, ``cache=`` stores
     answers as Parquet, ``dry_run=True`` returns the exact JSON payload without sending
-    anything.
+    anything. ``nrows=`` reads the first rows and closes the stream, ``index_col=`` sets the
+    index as in ``pd.read_csv``, ``columns=`` takes an earlier frame's ``df.columns``,
+    ``local_dict=``/``global_dict=`` give ``@name`` its variables as in ``DataFrame.query``.
+    Options left at ``None`` come from :data:`bspandas.options`.
     """
+    dtype_backend = options.resolve("dtype_backend", dtype_backend)
+    validate = options.resolve("validate", validate)
+    on_missing = options.resolve("on_missing", on_missing)
+    on_ignored_filter = options.resolve("on_ignored_filter", on_ignored_filter)
+    progress = options.resolve("progress", progress)
+    if cache is None:
+        cache = options.get_option("cache")
+        if isinstance(cache, str | Path) or cache is True:
+            cache = Cache(None if cache is True else cache, ttl=options.get_option("cache_ttl"))
+    # options are never None
+    assert dtype_backend is not None
+    assert validate is not None
+    assert on_missing is not None
+    assert on_ignored_filter is not None
     _check_options(dtype_backend, validate, on_missing, on_ignored_filter, chunksize, dtypes)
+    _check_nrows(nrows)
+    index_names = _check_index_col(index_col)
     if isinstance(object, Query):
         if any(v is not None for v in (columns, where, filter, sort, variations)):
             raise QueryError(
@@ -583,10 +632,15 @@ def read_query(
             )
         query = object
     else:
-        variables = caller_variables() if where is not None else None
+        variables = None
+        if where is not None:
+            if local_dict is not None or global_dict is not None:
+                variables = {**(global_dict or {}), **(local_dict or {})}
+            else:
+                variables = caller_variables()
         query = Query(
             object,
-            columns,
+            _frame_columns(object, columns),
             where=where,
             filter=filter,
             sort=sort,
@@ -600,7 +654,7 @@ def read_query(
         return copy.deepcopy(query.payload())
     reader = _Reader(
         query,
-        client or default_client(),
+        client or options.get_option("client") or default_client(),
         dtype_backend=dtype_backend,
         dtypes=dtypes,
         validate=validate,
@@ -611,7 +665,10 @@ def read_query(
     if chunksize is not None:
         if cache:
             raise QueryError("cache= cannot be combined with chunksize=: read whole to cache.")
-        return _iterate(reader, chunksize)
+        return _indexed(_iterate(reader, chunksize, nrows), index_names)
+    if nrows is not None:
+        # no cache: a cached whole answer would be served for a first-rows read and back
+        return _set_index(_first_rows(reader, nrows), index_names)
     store_in = as_cache(cache)
     key = ""
     if store_in is not None:
@@ -630,7 +687,7 @@ def read_query(
             fetched = meta.get("fetched_at")
             if plan is not None and isinstance(fetched, str):
                 reader.check_header(plan)  # the rules of a fresh read (on_missing...)
-                return reader.finish(frame, plan, fetched)
+                return _set_index(reader.finish(frame, plan, fetched), index_names)
             store_in.drop(key, "its columns or metadata are not those of this query's answer")
     frame, plan = reader.fetch()
     fetched_at = _now()
@@ -645,7 +702,115 @@ def read_query(
                 "rows": len(frame),
             },
         )
-    return reader.finish(frame, plan, fetched_at)
+    return _set_index(reader.finish(frame, plan, fetched_at), index_names)
+
+
+def _check_nrows(nrows: Any) -> None:
+    if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
+        raise QueryError(f"nrows must be a non-negative integer, got {nrows!r}.")
+
+
+def _check_index_col(index_col: Any) -> list[str]:
+    if index_col is None or index_col is False:
+        return []
+    names = [index_col] if isinstance(index_col, str) else index_col
+    if not isinstance(names, Sequence) or not names or not all(isinstance(n, str) for n in names):
+        raise QueryError(
+            f"index_col takes a column name or a list of them (as pd.read_csv), got {index_col!r}."
+        )
+    return list(names)
+
+
+def _set_index(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    if not names:
+        return frame
+    absent = [n for n in names if n not in frame.columns]
+    if absent:
+        raise QueryError(
+            f"index_col names {', '.join(absent)}, which the frame does not have. Columns: "
+            f"{', '.join(map(str, frame.columns))}. Ask for the column in columns= too."
+        )
+    attrs = copy.deepcopy(frame.attrs)
+    indexed = frame.set_index(names if len(names) > 1 else names[0])
+    indexed.attrs = attrs
+    return indexed
+
+
+def _indexed(frames: Iterator[pd.DataFrame], names: list[str]) -> Iterator[pd.DataFrame]:
+    for frame in frames:
+        yield _set_index(frame, names)
+
+
+def _frame_columns(object: str, columns: Any) -> Any:
+    """``df.columns`` of an earlier read (a pandas Index) as column specs: variation names
+    ``{slug}_{period}`` and expansion names (``_id``, ``_name``, ``_currency``) map back to
+    the column they came from. Anything else is passed on as given."""
+    if not isinstance(object, str) or not isinstance(columns, pd.Index | list):
+        return columns  # Query reports a wrong object or spec
+    specs: list[Any] = []
+    for item in columns:
+        spec: Any = item
+        if isinstance(item, str) and store.find(item, object) is None:
+            try:
+                found = parse_name(item, store.check_object(object))
+            except BackstoryError:
+                found = None
+            if found is not None:
+                metric, period, _ = found
+                spec = metric.slug if period is None else (metric.slug, period)
+        specs.append(spec)
+    return specs
+
+
+class _RowGate:
+    """Passes an answer's bytes on up to the end of its ``rows``-th row after the header,
+    then ends (quoted line breaks are not row ends)."""
+
+    def __init__(self, rows: int) -> None:
+        self.wanted = rows + 1  # the header line too
+        self.closed = False
+
+    def feed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        quoted = False
+        for chunk in chunks:
+            start = 0
+            while True:
+                end = _row_end(chunk, start, quoted)
+                if end is None:
+                    quoted = (chunk.count(b'"', start) % 2 == 1) != quoted
+                    break
+                start, quoted = end + 1, False  # a row ends outside quotes
+                self.wanted -= 1
+                if self.wanted == 0:
+                    self.closed = True
+                    yield chunk[:start]
+                    return
+            yield chunk
+
+
+def _row_end(chunk: bytes, start: int, quoted: bool) -> int | None:
+    """The index of the first line break at or after ``start`` outside quotes (``quoted``:
+    whether ``start`` lies inside a quoted field), or None."""
+    while True:
+        newline = chunk.find(b"\n", start)
+        if newline < 0:
+            return None
+        quoted = (chunk.count(b'"', start, newline) % 2 == 1) != quoted
+        if not quoted:
+            return newline
+        start = newline + 1
+
+
+def _first_rows(reader: _Reader, nrows: int) -> pd.DataFrame:
+    """The first ``nrows`` rows of the answer; the stream is closed once they are in."""
+    frames = list(_iterate(reader, max(1, min(nrows, 50_000)), nrows, keep_empty=True))
+    attrs = copy.deepcopy(frames[0].attrs)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = frame.reset_index(drop=True)
+    attrs["backstory"]["rows"] = len(frame)
+    attrs["backstory"]["nrows"] = nrows
+    frame.attrs = attrs
+    return frame
 
 
 def _cache_extra(query: Query, dtype_backend: str, on_missing: str) -> str:
@@ -678,8 +843,16 @@ def _cached_plan(query: Query, frame: pd.DataFrame) -> HeaderPlan | None:
     return HeaderPlan(kept, missing)
 
 
-def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
+def _iterate(
+    reader: _Reader, chunksize: int, nrows: int | None = None, *, keep_empty: bool = False
+) -> Iterator[pd.DataFrame]:
+    """The chunks of one streamed read; ``nrows`` bounds their total and closes the stream
+    once it is reached (``keep_empty``: a first chunk cut to no rows is still yielded, for
+    its columns). Each warning class is shown once per read, not once per chunk."""
     query = reader.query
+    shown: set[type[Warning]] = set()
+    if nrows == 0 and not keep_empty:
+        return
     fetched_at = _now()
     with reader.client.stream(query.payload()) as body:
         reader.server_now = server_date(body.headers)
@@ -700,8 +873,12 @@ def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
                 for o in query.outputs()
                 if o.name in reader.dtypes and o.part.type == "enumeration"
             )
+            # the parser reads ahead by megabytes: without a filter applied here, the rows
+            # wanted are the first nrows of the answer, so the stream ends right after them
+            gate = None if nrows is None or query.local_filter is not None else _RowGate(nrows)
+            source = reader.chunks(body, bar)
             for chunk in iter_answer(
-                reader.chunks(body, bar),
+                source if gate is None else gate.feed(source),
                 query.request_columns,
                 chunksize,
                 dtype_backend=reader.dtype_backend,
@@ -711,20 +888,32 @@ def _iterate(reader: _Reader, chunksize: int) -> Iterator[pd.DataFrame]:
                 plan = plan_holder[0]
                 if not first:
                     plan = HeaderPlan(plan.outputs)  # report dropped columns once
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    finished = reader.finish(chunk, plan, fetched_at)
+                for item in caught:
+                    if item.category not in shown:
+                        shown.add(item.category)
+                        warnings.warn(item.message, stacklevel=find_stacklevel())
+                if nrows is not None and position + len(finished) >= nrows:
+                    finished = finished.iloc[: nrows - position]
+                    finished.attrs["backstory"]["rows"] = len(finished)
+                    if len(finished) or (first and keep_empty):
+                        yield finished.set_axis(pd.RangeIndex(position, nrows))
+                    return  # leaving the with block closes the stream: no more bytes read
                 first = False
-                finished = reader.finish(chunk, plan, fetched_at)
                 yield finished.set_axis(pd.RangeIndex(position, position + len(finished)))
                 position += len(finished)
                 if bar is not None:
-                    bar.set_postfix(rows=f"{position:,}")
-            if not body.terminated:
+                    bar.set_postfix(rows=f"{position:,}", refresh=False)
+            if not body.terminated and not (gate is not None and gate.closed):
                 warnings.warn(
                     f"The answer ended without its terminating chunk after {position} rows. "
                     "Its last row is complete, so these are probably all the rows, but a "
                     "chunked read cannot check it; read without chunksize= to have bspandas "
                     "re-read and confirm.",
                     UnverifiedAnswerWarning,
-                    stacklevel=2,
+                    stacklevel=find_stacklevel(),
                 )
         finally:
             if bar is not None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import copy
 import math
-import sys
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from bspandas._utils import find_stacklevel, renamed
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.model import OBJECTS, Metric, Part
@@ -383,8 +383,9 @@ def _variation_records(infos: Mapping[str, ColumnInfo], names: Sequence[str]) ->
     return [[n, infos[n].slug, infos[n].period] for n in names]
 
 
+@renamed(obj="object")
 def flatten_variations(
-    frame: pd.DataFrame, obj: str | None = None, *, metric: str | None = None
+    frame: pd.DataFrame, object: str | None = None, *, metric: str | None = None
 ) -> pd.DataFrame:
     """The inverse of :func:`pivot_variations`: variation columns named ``{slug}_{period}``.
 
@@ -397,6 +398,7 @@ def flatten_variations(
     >>> flatten_variations(pivot_variations(wide, "account")).equals(wide)
     True
     """
+    obj = object
     source = _attrs(frame)
     record = source.get("pivot")
     pivot: dict[str, Json] = record if isinstance(record, dict) else {}
@@ -454,8 +456,9 @@ def _with_variations(
     return frame, found, _attrs(frame), names, infos
 
 
+@renamed(obj="object")
 def pivot_variations(
-    frame: pd.DataFrame, obj: str | None = None, metric: str | None = None
+    frame: pd.DataFrame, object: str | None = None, metric: str | None = None
 ) -> pd.DataFrame:
     """Periods as columns.
 
@@ -478,6 +481,7 @@ def pivot_variations(
     [('ootb_account_name', ''), ('ootb_emails_sent', 'last_7_days'), \
 ('ootb_emails_sent', 'current_year')]
     """
+    obj = object
     frame, obj, source, names, infos = _with_variations(frame, obj, "pivot")
     groups: dict[Hashable, list[str]] = {}
     for column in names:
@@ -554,18 +558,20 @@ def _stack(series: Sequence[pd.Series]) -> Any:
     return pd.concat(series, ignore_index=True).array
 
 
+@renamed(obj="object", id_columns="id_vars")
 def melt_variations(
-    frame: pd.DataFrame, obj: str | None = None, id_columns: Sequence[Hashable] | None = None
+    frame: pd.DataFrame, object: str | None = None, id_vars: Sequence[Hashable] | None = None
 ) -> pd.DataFrame:
-    """The long form plotting libraries want: ``[*id_columns, "metric", "period", "value"]``.
+    """The long form plotting libraries want: ``[*id_vars, "metric", "period", "value"]``.
 
     One block of rows per variation column (in frame order); ``metric`` and ``period`` are
     categoricals (periods in canonical order); the index repeats the original row labels, so
-    the long frame can be put back together even after filtering. ``id_columns`` defaults to
-    every non-variation column. ``value`` keeps the dtype the columns share, a float when
-    they are all numbers, ``object`` otherwise. The original dtypes, column order and index
-    go into ``attrs["backstory"]["melt"]`` so :func:`unmelt_variations` restores the frame
-    exactly; without attrs it falls back to the catalog dtypes.
+    the long frame can be put back together even after filtering. ``id_vars`` (as in
+    ``pd.melt``) defaults to every non-variation column. ``value`` keeps the dtype the
+    columns share, a float when they are all numbers, ``object`` otherwise. The original
+    dtypes, column order and index go into ``attrs["backstory"]["melt"]`` so
+    :func:`unmelt_variations` restores the frame exactly; without attrs it falls back to
+    the catalog dtypes.
 
     >>> wide = pd.DataFrame({"ootb_account_name": ["Acme", "Bolt"],
     ...                      "ootb_emails_sent_last_7_days": pd.array([3, 1], dtype="Int64")})
@@ -573,6 +579,7 @@ def melt_variations(
     >>> long["value"].tolist(), str(long["value"].dtype)
     ([3, 1], 'Int64')
     """
+    obj, id_columns = object, id_vars
     frame, obj, source, names, infos = _with_variations(frame, obj, "melt")
     variations = list(infos)
     if id_columns is None:
@@ -582,7 +589,7 @@ def melt_variations(
         wrong = [c for c in ids if c not in frame.columns or c in infos]
         if wrong:
             raise InvalidColumnsError(
-                f"id_columns {wrong} are not plain columns of the frame (variation columns "
+                f"id_vars {wrong} are not plain columns of the frame (variation columns "
                 "become metric/period/value)."
             )
     clash = [c for c in ids if c in _LONG_COLUMNS]
@@ -651,7 +658,8 @@ def _codes(values: pd.Series, name: str) -> tuple[npt.NDArray[np.intp], list[str
     return codes, labels
 
 
-def unmelt_variations(long: pd.DataFrame, obj: str | None = None) -> pd.DataFrame:
+@renamed(obj="object")
+def unmelt_variations(long: pd.DataFrame, object: str | None = None) -> pd.DataFrame:
     """Back from :func:`melt_variations` to one column per variation.
 
     An untouched long frame gives back the original exactly (columns, order, dtypes, index).
@@ -669,6 +677,7 @@ def unmelt_variations(long: pd.DataFrame, obj: str | None = None) -> pd.DataFram
     (['ootb_account_name', 'ootb_emails_sent_last_7_days', 'ootb_emails_sent_current_year'], \
 'Int64')
     """
+    obj = object
     if not is_long(long):
         raise InvalidColumnsError(
             "unmelt_variations needs a long frame with metric, period and value columns "
@@ -805,7 +814,8 @@ def _grown(dtype: pd.CategoricalDtype, values: pd.Series) -> pd.CategoricalDtype
 # -- describe --------------------------------------------------------------------------------
 
 
-def describe_columns(frame: pd.DataFrame, obj: str | None = None) -> pd.DataFrame:
+@renamed(obj="object")
+def describe_columns(frame: pd.DataFrame, object: str | None = None) -> pd.DataFrame:
     """One row per column: column, slug, period, type, dtype, range, description, label
     (the CSV header label), non_null. Columns the catalog does not know have no slug.
 
@@ -814,6 +824,7 @@ def describe_columns(frame: pd.DataFrame, obj: str | None = None) -> pd.DataFram
     >>> describe_columns(frame, "account")[["column", "type", "range"]].values.tolist()
     [['ootb_churn_risk_score', 'score', '0-100'], ['notes', <NA>, <NA>]]
     """
+    obj = object
     frame = _as_flat(frame, obj) if _is_pivoted(frame) else frame
     obj = infer_object(frame, obj)
     infos = catalog_columns(frame.columns, obj)
@@ -1008,16 +1019,8 @@ def _report_orphans(
         f"(matching {key.opportunity_column} to {key.account_column}); they were {fate}. "
         f"{instead} Pass orphans='ignore' to silence this.",
         OrphanRowsWarning,
-        stacklevel=_caller_level(),
+        stacklevel=find_stacklevel(),
     )
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside bspandas."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("bspandas"):
-        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
-    return level
 
 
 def _check_how(how: str) -> None:

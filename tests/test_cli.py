@@ -7,6 +7,7 @@ import csv
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -426,3 +427,63 @@ def test_catalog_text_is_printed_with_control_characters_escaped(
     assert "\x1b" not in out
     assert "\x07" not in out
     assert "\r" not in out
+
+
+# -- the CLI does what --help says (issue 17) --------------------------------------------------
+
+
+def test_sort_with_a_leading_dash_as_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "query", "user", "ootb_user_email", "--sort", "-ootb_user_email",
+        "--sandbox", "--limit", "1000",
+    )  # fmt: skip
+    assert code == 0, err
+    emails = [line.strip() for line in out.splitlines()[1:] if "@" in line]
+    assert len(emails) > 5
+    assert emails == sorted(emails, reverse=True)
+    code, out, _ = run(capsys, "query", "user", "ootb_user_email", "--sort", "-ootb_user_email",
+                       "--dry-run")  # fmt: skip
+    assert '"direction": "desc"' in out or "desc" in out
+
+
+def test_csv_export_writes_dates_as_iso_dates(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "deals.csv"
+    code, _, err = run(
+        capsys, "export", "opportunity", "ootb_opportunity_crm_id",
+        "ootb_opportunity_close_date", "--sandbox", "-o", str(target),
+    )  # fmt: skip
+    assert code == 0, err
+    with target.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    dates = [row["ootb_opportunity_close_date"] for row in rows]
+    assert any(dates)
+    assert all(d == "" or pd.Timestamp(d).isoformat()[:10] == d for d in dates)
+    assert not any(" " in d or "T" in d for d in dates)  # no time part
+
+
+def test_warnings_are_one_line_without_source(capsys: pytest.CaptureFixture[str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a shell user has them (the suite runs -W error)
+        code, _, err = run(capsys, "query", "account", "custom_account_x", "--dry-run")
+    assert code == 0
+    lines = [line for line in err.splitlines() if line]
+    assert len(lines) == 1
+    assert lines[0].startswith("bspandas: UnregisteredMetricWarning: 'custom_account_x'")
+    assert "warnings.warn" not in err
+    assert ".py:" not in err
+
+
+def test_sandbox_slug_options_split_a_comma_string() -> None:
+    with serve(accounts=3, users=2, corrupt_slugs="ootb_churn_risk_score, industry") as sb:
+        assert sb.faults.corrupt_slugs == frozenset({"ootb_churn_risk_score", "industry"})
+        sb.set_faults(unknown_slugs="industry")
+        assert sb.faults.unknown_slugs == frozenset({"industry"})
+    with pytest.raises(TypeError, match="corrupt_slugs takes slugs"):
+        serve(accounts=3, users=2, corrupt_slugs=[1, 2])
+
+
+def test_sandbox_as_of_takes_an_iso_string(capsys: pytest.CaptureFixture[str]) -> None:
+    with serve(accounts=3, users=2, as_of="2026-10-15") as sb:
+        assert sb.tenant.as_of == pd.Timestamp("2026-10-15", tz="UTC")

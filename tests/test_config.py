@@ -53,7 +53,7 @@ def test_missing_credentials_list_every_place(tmp_path: Path) -> None:
     with pytest.raises(MissingCredentialsError) as info:
         resolve_credentials(environ=env)
     message = str(info.value)
-    assert "client_id=" in message
+    assert "the client_id and client_secret arguments" in message
     assert "BACKSTORY_CLIENT_ID" in message
     assert str(tmp_path / "bspandas" / "config.toml") in message
     assert info.value.missing == ["client_id", "client_secret"]

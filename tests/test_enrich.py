@@ -31,7 +31,7 @@ def test_fetch_matches_a_single_read(sandbox: Sandbox, client: Client) -> None:
     everything = bs.read_query("account", BASE + MORE, client=client)
     base = bs.read_query("account", BASE, client=client).sample(frac=1, random_state=3)
     exports = sandbox.count(endpoint="export")
-    enriched = base.backstory.fetch(MORE, client=client, chunk_size=70)
+    enriched = base.backstory.fetch(MORE, client=client, chunksize=70)
     assert sandbox.count(endpoint="export") - exports == -(-len(base) // 70)
     assert list(enriched.index) == list(base.index)  # row order and index kept
     expected = everything.set_index("ootb_account_crm_id").loc[enriched["ootb_account_crm_id"]]
@@ -62,7 +62,7 @@ def test_fetch_on_a_frame_without_attrs_or_rows(client: Client) -> None:
 
 def test_plan_shows_the_chunks() -> None:
     frame = pd.DataFrame({"ootb_account_crm_id": [f"001{i:012d}" for i in range(5)]})
-    plan = plan_fetch(frame, "account", ["industry"], chunk_size=2)
+    plan = plan_fetch(frame, "account", ["industry"], chunksize=2)
     assert plan["key"] == "ootb_account_crm_id"
     assert [len(p["filter"]["clause"]["$in"]) for p in plan["payloads"]] == [2, 2, 1]
     assert plan["payloads"][0]["columns"] == [{"slug": "ootb_account_crm_id"}, {"slug": "industry"}]
@@ -86,7 +86,7 @@ def test_plan_shows_the_chunks() -> None:
 )
 def test_bad_fetches(frame: pd.DataFrame, columns: list[str], message: str) -> None:
     with pytest.raises(bs.InvalidColumnsError, match=message):
-        frame.backstory.as_object("account").fetch(columns, chunk_size=10)
+        frame.backstory.as_object("account").fetch(columns, chunksize=10)
 
 
 def test_fetch_refuses_a_client_of_another_host(
@@ -115,7 +115,7 @@ def test_fetched_chunks_share_one_categorical_dtype(sandbox_factory: Any) -> Non
         whole = bs.read_query("account", [*BASE, "ootb_engagement_trend"], client=c, validate=False)
         base = bs.read_query("account", BASE, client=c)
         enriched = base.backstory.fetch(
-            ["ootb_engagement_trend"], client=c, chunk_size=4, validate=False
+            ["ootb_engagement_trend"], client=c, chunksize=4, validate=False
         )
     got, want = enriched["ootb_engagement_trend"].dtype, whole["ootb_engagement_trend"].dtype
     assert isinstance(got, pd.CategoricalDtype)

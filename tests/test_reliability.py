@@ -213,7 +213,8 @@ def test_wrong_secret_is_an_authentication_error(flaky: Sandbox) -> None:
 def test_budget_exhausted_on_the_server(sandbox_factory: Any) -> None:
     sb = sandbox_factory(accounts=10, users=3, hourly_budget=2)
     clock = FakeClock()  # backoff without sleeping; the server's window does not roll
-    with sb.client(retry=POLICY, clock=clock, sleep=clock.sleep) as c:
+    # a client that believes the real budget (a sandbox's own clients pace to its budget)
+    with sb.client(retry=POLICY, clock=clock, sleep=clock.sleep, hourly_budget=100) as c:
         read(c)
         read(c)
         with pytest.raises(bs.RateLimitError, match="Still rate limited after 4 attempt"):

@@ -462,13 +462,13 @@ def test_melt_of_a_pivoted_frame_equals_melt_of_the_original() -> None:
 
 def test_melt_id_columns_and_their_errors() -> None:
     frame = accounts_frame()
-    long = reshape.melt_variations(frame, "account", id_columns=["ootb_account_crm_id"])
+    long = reshape.melt_variations(frame, "account", id_vars=["ootb_account_crm_id"])
     assert long.columns.tolist() == ["ootb_account_crm_id", "metric", "period", "value"]
     back = reshape.unmelt_variations(long)
     assert back.columns.tolist()[0] == "ootb_account_crm_id"
     assert len(back.columns) == 6
-    with pytest.raises(bspandas.InvalidColumnsError, match="id_columns"):
-        reshape.melt_variations(frame, "account", id_columns=["ootb_emails_sent_last_7_days"])
+    with pytest.raises(bspandas.InvalidColumnsError, match="id_vars"):
+        reshape.melt_variations(frame, "account", id_vars=["ootb_emails_sent_last_7_days"])
     with pytest.raises(bspandas.InvalidColumnsError, match="Rename"):
         reshape.melt_variations(frame.rename(columns={"ootb_account_name": "value"}), "account")
     with pytest.raises(bspandas.InvalidColumnsError, match="nothing to melt"):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from bspandas._utils import find_stacklevel
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.model import OBJECTS, Metric, Part
@@ -118,7 +119,7 @@ def _check_period(metric: Metric, period: str, asked: str) -> str | None:
                 f"tenants serve (the same window; query-api.md section 2 records a tenant "
                 f"dropping {pid!r}); the column is named {metric.slug}_{other}.",
                 VariationAdjustedWarning,
-                stacklevel=5,
+                stacklevel=find_stacklevel(),
             )
             return other
     if pid == "current" and metric.bare:
@@ -126,7 +127,7 @@ def _check_period(metric: Metric, period: str, asked: str) -> str | None:
             f"{metric.slug}: 'current' is not a period; the metric is sent without a "
             f"variation (its current value) and the column is named {metric.slug}.",
             VariationAdjustedWarning,
-            stacklevel=5,
+            stacklevel=find_stacklevel(),
         )
         return None
     raise InvalidVariationError(metric.slug, pid, _allowed(metric))
@@ -257,7 +258,7 @@ def _as_text(spec: Any, obj: str) -> Column:
         "(on_unknown='text'). If your tenant drops it the column is missing; register it "
         f"for a typed column: bspandas.catalog.register({slug!r}, object={obj!r}, type=...).",
         UnregisteredMetricWarning,
-        stacklevel=4,
+        stacklevel=find_stacklevel(),
     )
     metric = Metric(
         object=obj,

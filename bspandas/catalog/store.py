@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bspandas._utils import find_stacklevel
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.model import OBJECTS, TYPES, Metric, Part
 from bspandas.errors import (
@@ -147,7 +148,7 @@ def _unregistered(slug: str, obj: str) -> Metric:
         f"bspandas.catalog.register({slug!r}, object={obj!r}, type='number'), or from a "
         "JSON/TOML file with bspandas.catalog.register_file(path).",
         UnregisteredMetricWarning,
-        stacklevel=4,
+        stacklevel=find_stacklevel(),
     )
     user_lookup = slug.endswith("__c_user")
     parts = (

@@ -168,11 +168,22 @@ def _banner(sb: Sandbox) -> str:
             f"opportunities={sb.tenant.size('opportunity')} users={o.users} "
             f"as_of={o.as_of.isoformat()} fiscal_year_start={o.fiscal_year_start}",
             f"  faults: {active}",
+            f"  budget: {_budget(sb)} (--hourly-budget N to change, 0 for none; "
+            "clients pace to it)",
             f"  export BACKSTORY_BASE_URL={sb.base_url} BACKSTORY_CLIENT_ID={sb.client_id} "
             f"BACKSTORY_CLIENT_SECRET={sb.client_secret}",
             "Serving until stopped (Ctrl+C).",
         ]
     )
+
+
+def _budget(sb: Sandbox) -> str:
+    budget = sb.faults.hourly_budget
+    if budget is None or budget <= 0:
+        return "unlimited export requests"
+    window = sb.faults.budget_window
+    span = "hour" if window == 3600 else f"{window:g} s"
+    return f"{budget} export requests per client per {span}"
 
 
 def run(

@@ -131,9 +131,9 @@ class Faults:
     def __post_init__(self) -> None:
         self.status_schedule = tuple(int(s) for s in self.status_schedule)
         self.error_statuses = tuple(int(s) for s in self.error_statuses) or _ERROR_STATUSES
-        self.unknown_slugs = frozenset(self.unknown_slugs)
-        self.unfilterable_slugs = frozenset(self.unfilterable_slugs)
-        self.corrupt_slugs = frozenset(self.corrupt_slugs)
+        self.unknown_slugs = _slugs("unknown_slugs", self.unknown_slugs)
+        self.unfilterable_slugs = _slugs("unfilterable_slugs", self.unfilterable_slugs)
+        self.corrupt_slugs = _slugs("corrupt_slugs", self.corrupt_slugs)
         for name in (
             "error_rate",
             "missing_terminator_rate",
@@ -183,3 +183,16 @@ class Faults:
 def option_names() -> list[str]:
     """Every fault field name (the command line exposes each as ``--name-with-dashes``)."""
     return [f.name for f in fields(Faults)]
+
+
+def _slugs(name: str, value: Any) -> frozenset[str]:
+    """A set of slugs: ``"a,b"`` (or ``"a b"``) is split, never read as its characters."""
+    if isinstance(value, str):
+        return frozenset(part for part in value.replace(",", " ").split() if part)
+    try:
+        slugs = frozenset(value)
+    except TypeError:
+        raise TypeError(f"{name} takes slugs: a list or a 'a,b' string, got {value!r}") from None
+    if not all(isinstance(slug, str) for slug in slugs):
+        raise TypeError(f"{name} takes slugs (strings), got {sorted(map(repr, slugs))}")
+    return slugs

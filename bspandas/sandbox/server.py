@@ -34,6 +34,7 @@ from dataclasses import dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from bspandas._utils import find_stacklevel
 from bspandas.errors import InsecureConfigWarning
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults
@@ -121,6 +122,10 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
+#: The token answer's header that tells a client the sandbox's hourly export budget.
+BUDGET_HEADER = "X-Sandbox-Hourly-Budget"
+
+
 class Sandbox:
     """A running (or startable) local Query API with a synthetic tenant.
 
@@ -182,7 +187,7 @@ class Sandbox:
                 "this machine can read its tenant and see its credentials in use. Bind "
                 "127.0.0.1 unless you mean it.",
                 InsecureConfigWarning,
-                stacklevel=2,
+                stacklevel=find_stacklevel(),
             )
         self.tenant = tenant or Tenant(TenantOptions(**tenant_options))
         self.engine = MetricEngine(self.tenant)
@@ -276,8 +281,19 @@ class Sandbox:
     def export_url(self) -> str:
         return self.url(EXPORT_PATH)
 
+    def budget(self) -> str:
+        """The export budget per client as ``"N;window=W"`` (N requests per rolling W
+        seconds; N 0: unlimited). Token answers carry it in the ``X-Sandbox-Hourly-Budget``
+        header, so every client paces to it (``sb.client()`` and ``bspandas.connect``
+        alike)."""
+        faults = self.faults
+        budget = faults.hourly_budget
+        count = 0 if budget is None or budget <= 0 else budget
+        return f"{count};window={faults.budget_window:g}"
+
     def client(self, **options: Any) -> Client:
-        """A :class:`bspandas.client.Client` for this sandbox (its credentials and URL)."""
+        """A :class:`bspandas.client.Client` for this sandbox (its credentials and URL),
+        pacing to the sandbox's hourly budget unless ``hourly_budget=`` says otherwise."""
         from bspandas.client import Client
 
         return Client(
@@ -844,7 +860,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v for k, v in values.items() if k != "client_secret"}
         self._record("token", 200, client_id=client_id, query=query)
         self._send_json(
-            200, {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+            200,
+            {"access_token": token, "token_type": "bearer", "expires_in": expires_in},
+            {BUDGET_HEADER: self.sb.budget()},
         )
 
     # -- export --------------------------------------------------------------------------------
