@@ -953,6 +953,23 @@ class Client:
             error = _status_error(response, "exporting")
             wait = _retry_after(response)
             response.close()
+            if status == 500 and isinstance(error, ServerError):
+                reason = deterministic_500(payload) or attempts.repeated(error.body)
+                if reason is not None:
+                    raise ServerError(
+                        f"The Query API failed while exporting and {reason}; the field "
+                        "record says such a 500 does not change on retry, so it was not "
+                        f"retried (after {len(attempts.failures) + 1} attempt(s)), to save "
+                        "the hourly budget. Check the filter (read_query builds one that "
+                        "never has this shape), or try again later if the query is plain.",
+                        status=status,
+                        body=error.body,
+                    )
+            if status == 429 and wait is None:
+                # no Retry-After: the budget is a rolling hour, so the next request fits no
+                # sooner than the pacer's oldest recorded request leaves the window
+                slot = self.pacer.next_slot()
+                wait = max(slot, self.retry.delay(len(attempts.failures) + 1, self._rng))
             if status == 401 and not replayed:
                 replayed = True
                 self._forget_token(generation)
@@ -1035,6 +1052,14 @@ class _Attempts:
         self.deadline = deadline
         self.started = clock()
         self.failures: list[str] = []
+        self._last_500: str | None = None
+
+    def repeated(self, body: str | None) -> str | None:
+        """Why a 500 is deterministic: the same body as the 500 just before (None: not)."""
+        previous, self._last_500 = self._last_500, body
+        if body and previous == body:
+            return "answered the same 500 body twice in a row"
+        return None
 
     def summary(self) -> str:
         elapsed = self.clock() - self.started
@@ -1057,6 +1082,39 @@ class _Attempts:
             raise _final_error(error, self.failures, elapsed, (delay, limit))
         log.debug("attempt %d failed (%s); retrying in %.2f s", count, what, delay)
         self.sleep(delay)
+
+
+def deterministic_500(payload: Mapping[str, Any]) -> str | None:
+    """Why the field record says the live service answers this export 500 on every try
+    (``None``: nothing known): an attribute given as a bare string, or two leaves on one
+    attribute inside one ``$and`` (spec section 2)."""
+    stack: list[Any] = [payload.get("filter")]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        if isinstance(node.get("attribute"), str):
+            return f"its filter gives the attribute {node['attribute']!r} as a bare string"
+        for key in ("$and", "$or"):
+            children = node.get(key)
+            if not isinstance(children, list):
+                continue
+            stack.extend(children)
+            if key != "$and":
+                continue
+            seen: set[tuple[Any, Any]] = set()
+            for child in children:
+                attribute = child.get("attribute") if isinstance(child, Mapping) else None
+                if not isinstance(attribute, Mapping):
+                    continue
+                attr_key = (str(attribute.get("slug")), str(attribute.get("variation_id")))
+                if attr_key in seen:
+                    return (
+                        f"its filter has two leaves on {attr_key[0]} inside one $and "
+                        "(merge them into one clause)"
+                    )
+                seen.add(attr_key)
+    return None
 
 
 def _status_error(response: requests.Response, doing: str) -> APIError:

@@ -164,12 +164,20 @@ class _Reader:
 
     def check_header(self, plan: HeaderPlan) -> None:
         """Stop before the rows arrive when requested columns were dropped (and say which)."""
-        hidden = {c.name for c in self.query.hidden}
-        missing_hidden = [c for c in plan.missing if c.name in hidden]
-        if missing_hidden:
+        filtered = (
+            {c.column.name for c in self.query.filter.attributes()} if self.query.filter else set()
+        )
+        missing_filtered = [c for c in plan.missing if c.name in filtered]
+        if missing_filtered:
             raise MissingColumnsError(
-                _describe_missing(missing_hidden),
-                detail="They were added to apply a filter the API ignores; that is now impossible.",
+                _describe_missing(missing_filtered),
+                detail=(
+                    "The query filters on them, and the server dropped them: this tenant does "
+                    "not serve that slug (or variation), so the Query API would have ignored "
+                    "the filter and sent unfiltered rows. No frame was returned. Check which "
+                    f"slugs the tenant serves with bspandas.catalog.probe({self.query.object!r}, "
+                    "[...]) and filter on one of those."
+                ),
             )
         if plan.missing and self.on_missing == "raise":
             raise MissingColumnsError(_describe_missing(plan.missing))
