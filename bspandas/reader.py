@@ -596,9 +596,11 @@ def read_query(
         _check_dtype_columns(dtypes, query)
     if dry_run:
         return copy.deepcopy(query.payload())
+    client = client or default_client()
+    _refuse_unserved(query, client, on_missing)
     reader = _Reader(
         query,
-        client or default_client(),
+        client,
         dtype_backend=dtype_backend,
         dtypes=dtypes,
         validate=validate,
@@ -644,6 +646,36 @@ def read_query(
             },
         )
     return reader.finish(frame, plan, fetched_at)
+
+
+def _refuse_unserved(query: Query, client: Client, on_missing: str) -> None:
+    """Fail before any request when a cached :func:`bspandas.catalog.probe` of this tenant
+    found it does not serve a column the read needs (a filtered one, or any requested one
+    under ``on_missing="raise"``), with the catalog's nearest slugs as suggestions."""
+    from bspandas.catalog.probe import unserved
+
+    try:
+        dropped = unserved(client, query.object, query.request_columns)
+    except (AttributeError, TypeError):  # a stand-in client without host/client_id
+        return
+    filtered = {c.column.name for c in query.filter.attributes()} if query.filter else set()
+    fatal = [c for c in dropped if on_missing == "raise" or c.name in filtered]
+    if not fatal:
+        return
+    hints = []
+    for c in fatal:
+        close = [s for s in store.suggest(c.slug, query.object) if s != c.slug][:3]
+        if close:
+            hints.append(f"{c.slug}: perhaps {', '.join(close)}")
+    raise MissingColumnsError(
+        _describe_missing(fatal),
+        detail=(
+            "A probe of this tenant (bspandas.catalog.probe, kept for a day) found that it "
+            "does not serve them, so nothing was sent."
+            + (f" Nearest catalog slugs: {'; '.join(hints)}." if hints else "")
+            + " Probe the alternatives before using them."
+        ),
+    )
 
 
 def _cache_extra(query: Query, dtype_backend: str, on_missing: str) -> str:
