@@ -340,6 +340,11 @@ class _Inflater:
                 self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # the next gzip member
                 data = rest
 
+    @property
+    def ended(self) -> bool:
+        """True when the data was compressed and its stream reached its end marker."""
+        return bool(self.encoding) and self._z is not None and bool(self._z.eof)
+
     def finish(self) -> Iterator[bytes]:
         if self._head:
             data, self._head = self._head, b""
@@ -434,7 +439,10 @@ class Body:
         for piece in inflater.finish():
             self.bytes_read += len(piece)
             yield piece
-        self.terminated = framed_end and self.framing != "close"
+        # a compressed stream that reached its own end (gzip's CRC and size trailer, the
+        # deflate final block) proves the payload whole, terminating chunk or not: no
+        # second full export is needed to confirm it
+        self.terminated = (framed_end and self.framing != "close") or inflater.ended
         if not self.terminated:
             log.debug("answer ended without proof of completeness after %d bytes", self.wire_bytes)
 

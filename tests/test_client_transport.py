@@ -352,6 +352,25 @@ def test_a_gzip_answer_cut_inside_the_stream_is_truncated(csv: bytes) -> None:
     assert wire.count("export") == POLICY.attempts
 
 
+def test_a_whole_gzip_stream_needs_no_terminating_chunk_nor_a_second_export(
+    csv: bytes, expected: pd.DataFrame
+) -> None:
+    """issue 14: a missing terminating chunk costs a second full export only when nothing
+    else shows the answer complete; a gzip stream that reached its trailer (CRC and size)
+    does."""
+    packed = gzip.compress(csv)
+    raw = answer(
+        200,
+        headers={"Content-Type": "text/csv", "Content-Encoding": "gzip"},
+        chunks=[packed[: len(packed) // 2], packed[len(packed) // 2 :]],
+        terminated=False,
+    )
+    wire = Wire(Server(lambda sent: raw))
+    with make_client(wire) as client:
+        pd.testing.assert_frame_equal(read(client), expected)
+    assert wire.count("export") == 1
+
+
 def test_a_decompression_bomb_stops_at_the_cap(csv: bytes) -> None:
     header = csv[: rows_end(csv, 0)]
     bomb = gzip.compress(header + b"1,x,2,y\r\n" * 2_000_000)  # 18 MB from ~40 KB
