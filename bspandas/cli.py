@@ -57,7 +57,13 @@ def _catalog_describe(args: argparse.Namespace) -> int:
 def _catalog_probe(args: argparse.Namespace) -> int:
     """Which of the columns the tenant serves, and under which header labels."""
     with _client(args) as client:
-        frame = catalog.probe(args.object, args.columns or None, client=client, budget=args.budget)
+        frame = catalog.probe(
+            args.object,
+            args.columns or None,
+            client=client,
+            budget=args.budget,
+            cache=not args.sandbox,  # an embedded sandbox is gone when the command ends
+        )
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
         print(_printable(frame).to_string(index=False))
     print(f"{frame.attrs['requests']} request(s) used.")

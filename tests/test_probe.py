@@ -105,3 +105,4 @@ def test_cli_probe_prints_the_table(home_cache: Path, capsys: pytest.CaptureFixt
     assert code == 0
     assert "Account Name" in out
     assert "1 request(s) used." in out
+    assert not list(home_cache.glob("bspandas-probe-*.json"))  # an embedded sandbox: not kept
