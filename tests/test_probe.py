@@ -106,3 +106,14 @@ def test_cli_probe_prints_the_table(home_cache: Path, capsys: pytest.CaptureFixt
     assert "Account Name" in out
     assert "1 request(s) used." in out
     assert not list(home_cache.glob("bspandas-probe-*.json"))  # an embedded sandbox: not kept
+
+
+def test_probe_tells_which_attributes_the_tenant_filters(sandbox: Sandbox) -> None:
+    # spec §2: a filter on an attribute the server cannot filter on is silently ignored
+    sandbox.set_faults(unfilterable_slugs=frozenset({"industry"}))
+    columns = ["ootb_account_name", "industry", "annual_revenue", "ootb_account_original_owner"]
+    with sandbox.client() as client:
+        frame = catalog.probe("account", columns, client=client, filters=True, cache=False)
+    assert frame["filterable"].tolist() == [True, False, True, True]
+    assert frame.attrs["requests"] == 1 + 3  # the batch, then one per attribute but the name
+    assert sandbox.count(endpoint="export") == 4

@@ -140,6 +140,39 @@ class _Prober:
             self.rows_seen = self.rows_seen or bool(rest.read(1))
         return labels
 
+    def filterable(self, column: Column) -> bool | None:
+        """Whether the tenant applies a filter on ``column``: one that matches no row
+        answers with the header alone; rows mean the filter was ignored. ``None`` where no
+        such filter exists (booleans, lists) or the budget is spent."""
+        from bspandas.filters import _FAMILY
+
+        part = column.metric.parts[0]
+        family = _FAMILY.get(part.type)
+        if column.metric.expanded and part.tag == "id":
+            clause: dict[str, Any] = {"$eq": -1}
+        elif family == "text":
+            clause = {"$eq": "bspandas-probe: no such value"}
+        elif family in ("number", "time"):
+            clause = {"$lt": -(10**15)}
+        else:
+            return None
+        if self.budget is not None and self.requests >= self.budget:
+            return None
+        attribute = {"slug": column.slug}
+        if column.variation_id is not None:
+            attribute["variation_id"] = column.variation_id
+        payload = {
+            "object": self.object,
+            "columns": [column.api()],
+            "filter": {"attribute": attribute, "clause": clause},
+        }
+        from bspandas.parse import _split_header
+
+        self.requests += 1
+        with self.client.stream(payload) as body:
+            _labels, rest = _split_header(body)
+            return not rest.read(1)  # the first byte of a row, if one came; then closed
+
     def run(self, columns: Sequence[Column]) -> None:
         if not columns:
             return
@@ -181,12 +214,15 @@ def probe(
     batch: int = BATCH,
     cache: bool | str | Path = True,
     clock: Callable[[], float] = time.time,
+    filters: bool = False,
 ) -> pd.DataFrame:
     """One row per requested column (slug or ``(slug, period)``): ``slug``,
     ``variation_id``, ``served`` (``<NA>`` when the ``budget`` of requests ran out),
     ``label`` (the header the tenant sends) and ``filterable`` (``<NA>``: not told by the
-    header). ``columns=None`` probes every catalog slug of the object (bare where it takes no
-    period, else its first period). ``attrs["requests"]`` says how many requests were spent.
+    header, unless ``filters=True``: then one more request per served attribute, with a
+    filter on it that matches no row). ``columns=None`` probes every catalog slug of the
+    object (bare where it takes no period, else its first period), within ``budget``
+    requests. ``attrs["requests"]`` says how many requests were spent.
     Findings are kept for a day per tenant (``cache=``: True for ``~/.cache/bspandas``, a
     folder, or False), and :func:`bspandas.read_query` then refuses those columns early.
     """
@@ -219,6 +255,8 @@ def probe(
         filterable: bool | None = None
         if c.slug == no_match_slug and served:
             filterable = not prober.rows_seen
+        elif filters and served:
+            filterable = prober.filterable(c)
         rows.append(
             {
                 "slug": c.slug,
