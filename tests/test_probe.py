@@ -117,3 +117,11 @@ def test_probe_tells_which_attributes_the_tenant_filters(sandbox: Sandbox) -> No
     assert frame["filterable"].tolist() == [True, False, True, True]
     assert frame.attrs["requests"] == 1 + 3  # the batch, then one per attribute but the name
     assert sandbox.count(endpoint="export") == 4
+
+
+def test_a_batch_the_tenant_drops_whole_is_unserved(sandbox: Sandbox) -> None:
+    sandbox.set_faults(unknown_slugs=frozenset({"industry", "annual_revenue"}))
+    with sandbox.client() as client:
+        frame = catalog.probe("account", ["industry", "annual_revenue"], client=client, cache=False)
+    assert frame["served"].tolist() == [False, False]
+    assert frame.attrs["requests"] == 1

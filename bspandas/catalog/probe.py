@@ -22,7 +22,7 @@ import pandas as pd
 
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, resolve
-from bspandas.errors import HeaderMismatchError, MissingColumnsError
+from bspandas.errors import HeaderMismatchError, MissingColumnsError, ResponseError
 
 __all__ = ["NO_MATCH", "cached", "probe", "unserved"]
 
@@ -135,7 +135,10 @@ class _Prober:
             payload["filter"] = {"attribute": {"slug": slug}, "clause": {"$eq": value}}
         self.requests += 1
         with self.client.stream(payload) as body:
-            labels, rest = _split_header(body)
+            try:
+                labels, rest = _split_header(body)
+            except ResponseError:  # an empty first line (or none): every column dropped
+                return []
             # only the first line is wanted: peek whether a row follows, then close
             self.rows_seen = self.rows_seen or bool(rest.read(1))
         return labels
