@@ -1172,8 +1172,10 @@ def _final_error(
     if isinstance(last, RateLimitError):
         return RateLimitError(
             f"Still rate limited after {tried}. The budget is about 100 requests per hour per "
-            "client on a rolling window: wait a few minutes, then retry; lower hourly_budget= "
-            "if other programs share these credentials.",
+            "client on a rolling window, so a retry within seconds meets the same full window: "
+            "try again once the wait above has passed (or raise the retry policy's max_time "
+            "and the deadline to let bspandas wait); lower hourly_budget= if other programs "
+            "share these credentials.",
             status=last.status,
             body=last.body,
         )
