@@ -60,6 +60,35 @@ def _catalog_describe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog_probe(args: argparse.Namespace) -> int:
+    """Which of the columns the tenant serves, and under which header labels."""
+    with _client(args) as client:
+        frame = catalog.probe(
+            args.object,
+            args.columns or None,
+            client=client,
+            budget=args.budget,
+            cache=not args.sandbox,  # an embedded sandbox is gone when the command ends
+        )
+    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+        print(_printable(frame).to_string(index=False))
+    print(f"{frame.attrs['requests']} request(s) used.")
+    return 0 if bool(frame["served"].fillna(True).all()) else 1
+
+
+def _add_probe_command(cat_commands: Any) -> None:
+    probe = cat_commands.add_parser(
+        "probe", help="ask the tenant which slugs it serves (header lines only)"
+    )
+    probe.add_argument("object", choices=catalog.OBJECTS)
+    probe.add_argument("columns", nargs="*", help="slugs or variation ids (default: all)")
+    probe.add_argument("--budget", type=int, help="at most this many requests")
+    probe.add_argument("--base-url", help="override BACKSTORY_BASE_URL")
+    probe.add_argument("--sandbox", action="store_true", help="probe an embedded sandbox")
+    probe.add_argument("--seed", type=int, default=7, help="sandbox tenant seed (with --sandbox)")
+    probe.set_defaults(func=_catalog_probe)
+
+
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Any]:
     """The client a command reads with: an embedded sandbox, or the configured tenant."""
@@ -502,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("slug")
     describe.add_argument("--object", choices=catalog.OBJECTS)
     describe.set_defaults(func=_catalog_describe)
+    _add_probe_command(cat_commands)
 
     query = commands.add_parser("query", help="a quick query printed as a table")
     _add_read_options(query)

@@ -347,6 +347,11 @@ class _Inflater:
                 self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # the next gzip member
                 data = rest
 
+    @property
+    def ended(self) -> bool:
+        """True when the data was compressed and its stream reached its end marker."""
+        return bool(self.encoding) and self._z is not None and bool(self._z.eof)
+
     def finish(self) -> Iterator[bytes]:
         if self._head:
             data, self._head = self._head, b""
@@ -441,7 +446,10 @@ class Body:
         for piece in inflater.finish():
             self.bytes_read += len(piece)
             yield piece
-        self.terminated = framed_end and self.framing != "close"
+        # a compressed stream that reached its own end (gzip's CRC and size trailer, the
+        # deflate final block) proves the payload whole, terminating chunk or not: no
+        # second full export is needed to confirm it
+        self.terminated = (framed_end and self.framing != "close") or inflater.ended
         if not self.terminated:
             log.debug("answer ended without proof of completeness after %d bytes", self.wire_bytes)
 
@@ -984,6 +992,23 @@ class Client:
             error = _status_error(response, "exporting")
             wait = _retry_after(response)
             response.close()
+            if status == 500 and isinstance(error, ServerError):
+                reason = deterministic_500(payload) or attempts.repeated(error.body)
+                if reason is not None:
+                    raise ServerError(
+                        f"The Query API failed while exporting and {reason}; the field "
+                        "record says such a 500 does not change on retry, so it was not "
+                        f"retried (after {len(attempts.failures) + 1} attempt(s)), to save "
+                        "the hourly budget. Check the filter (read_query builds one that "
+                        "never has this shape), or try again later if the query is plain.",
+                        status=status,
+                        body=error.body,
+                    )
+            if status == 429 and wait is None:
+                # no Retry-After: the budget is a rolling hour, so the next request fits no
+                # sooner than the pacer's oldest recorded request leaves the window
+                slot = self.pacer.next_slot()
+                wait = max(slot, self.retry.delay(len(attempts.failures) + 1, self._rng))
             if status == 401 and not replayed:
                 replayed = True
                 self._forget_token(generation)
@@ -1066,6 +1091,14 @@ class _Attempts:
         self.deadline = deadline
         self.started = clock()
         self.failures: list[str] = []
+        self._last_500: str | None = None
+
+    def repeated(self, body: str | None) -> str | None:
+        """Why a 500 is deterministic: the same body as the 500 just before (None: not)."""
+        previous, self._last_500 = self._last_500, body
+        if body and previous == body:
+            return "answered the same 500 body twice in a row"
+        return None
 
     def summary(self) -> str:
         elapsed = self.clock() - self.started
@@ -1088,6 +1121,39 @@ class _Attempts:
             raise _final_error(error, self.failures, elapsed, (delay, limit))
         log.debug("attempt %d failed (%s); retrying in %.2f s", count, what, delay)
         self.sleep(delay)
+
+
+def deterministic_500(payload: Mapping[str, Any]) -> str | None:
+    """Why the field record says the live service answers this export 500 on every try
+    (``None``: nothing known): an attribute given as a bare string, or two leaves on one
+    attribute inside one ``$and`` (spec section 2)."""
+    stack: list[Any] = [payload.get("filter")]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        if isinstance(node.get("attribute"), str):
+            return f"its filter gives the attribute {node['attribute']!r} as a bare string"
+        for key in ("$and", "$or"):
+            children = node.get(key)
+            if not isinstance(children, list):
+                continue
+            stack.extend(children)
+            if key != "$and":
+                continue
+            seen: set[tuple[Any, Any]] = set()
+            for child in children:
+                attribute = child.get("attribute") if isinstance(child, Mapping) else None
+                if not isinstance(attribute, Mapping):
+                    continue
+                attr_key = (str(attribute.get("slug")), str(attribute.get("variation_id")))
+                if attr_key in seen:
+                    return (
+                        f"its filter has two leaves on {attr_key[0]} inside one $and "
+                        "(merge them into one clause)"
+                    )
+                seen.add(attr_key)
+    return None
 
 
 def _status_error(response: requests.Response, doing: str) -> APIError:
@@ -1137,8 +1203,10 @@ def _final_error(
     if isinstance(last, RateLimitError):
         return RateLimitError(
             f"Still rate limited after {tried}. The budget is about 100 requests per hour per "
-            "client on a rolling window: wait a few minutes, then retry; lower hourly_budget= "
-            "if other programs share these credentials.",
+            "client on a rolling window, so a retry within seconds meets the same full window: "
+            "try again once the wait above has passed (or raise the retry policy's max_time "
+            "and the deadline to let bspandas wait); lower hourly_budget= if other programs "
+            "share these credentials.",
             status=last.status,
             body=last.body,
         )

@@ -36,10 +36,15 @@ import numpy as np
 import pandas as pd
 
 from bspandas._utils import find_stacklevel
-from bspandas.catalog import vocabulary
+from bspandas.catalog import store, vocabulary
 from bspandas.catalog.model import Metric, Part
 from bspandas.catalog.resolve import Column, parse_name, resolve_one
-from bspandas.errors import InvalidFilterError, PossibleTypoWarning, QueryError
+from bspandas.errors import (
+    InvalidFilterError,
+    PossibleTypoWarning,
+    QueryError,
+    VariationAdjustedWarning,
+)
 
 __all__ = [
     "AllOf",
@@ -49,6 +54,10 @@ __all__ = [
     "parse_filter",
     "parse_where",
 ]
+
+#: The variation the field's filters give attribute-shaped slugs (``ootb_opportunity_close_date_0``
+#: with ``$within``): the attribute itself, not a window.
+FIELD_ATTRIBUTE_VARIATION = "_0"
 
 OPERATORS = (
     "$eq",
@@ -188,6 +197,9 @@ class Condition:
         attribute: dict[str, str] = {"slug": self.column.slug}
         if self.column.variation_id is not None:
             attribute["variation_id"] = self.column.variation_id
+        elif any(op == "$within" for op, _ in self.ops):
+            # what the field's own bodies send with $within on a date attribute (Appendix)
+            attribute["variation_id"] = self.column.slug + FIELD_ATTRIBUTE_VARIATION
         return {"attribute": attribute, "clause": {op: _wire(v) for op, v in self.ops}}
 
     def __str__(self) -> str:
@@ -707,12 +719,26 @@ def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> 
 
 def _attribute(target: Any, obj: str) -> tuple[Column, Part]:
     """The column and part a filter reads: a frame name, a slug, a variation id,
-    ``(slug, period)`` or the API's ``{"slug", "variation_id"}``."""
+    ``(slug, period)`` or the API's ``{"slug", "variation_id"}`` (the field's
+    ``{"slug": S, "variation_id": S + "_0"}`` names the attribute ``S`` itself)."""
+    if (
+        isinstance(target, Mapping)
+        and isinstance(target.get("slug"), str)
+        and target.get("variation_id") == target["slug"] + FIELD_ATTRIBUTE_VARIATION
+    ):
+        target = {k: v for k, v in target.items() if k != "variation_id"}
+    slug = target.get("slug") if isinstance(target, Mapping) and len(target) == 1 else None
+    if isinstance(slug, str) and (metric := store.find(slug, obj)) is not None:
+        column = bare_column(metric, obj)
+        parts = column.metric.parts
+        return column, next((p for p in parts if p.suffix == "_id"), parts[0])
     if isinstance(target, str):
         found = parse_name(target, obj)
         if found is not None:
             metric, period, part = found
-            column = resolve_one((metric.slug, period), obj)[0] if period else _bare(metric, obj)
+            column = (
+                resolve_one((metric.slug, period), obj)[0] if period else bare_column(metric, obj)
+            )
             return column, part
     try:
         (column,) = resolve_one(target, obj)
@@ -725,7 +751,22 @@ def _attribute(target: Any, obj: str) -> tuple[Column, Part]:
     return column, part
 
 
-def _bare(metric: Metric, obj: str) -> Column:
+def bare_column(metric: Metric, obj: str, where: str = "a filter") -> Column:
+    """The column of a slug named without a period; a windowed slug keeps the window the
+    field gives it when sent bare (7 days back, the next 7 for upcoming metrics), said in
+    a warning, instead of being refused."""
+    if not metric.bare:
+        period = "next_7_days" if metric.future else "last_7_days"
+        if period in metric.periods:
+            warnings.warn(
+                f"{metric.slug} is windowed and {where} names it without a period: the "
+                f"Query API gives a bare windowed slug its default window ({period}), so "
+                f"bspandas uses ({metric.slug!r}, {period!r}). Give a period, e.g. "
+                f"({metric.slug!r}, {metric.periods[-1]!r}), to choose another.",
+                VariationAdjustedWarning,
+                stacklevel=find_stacklevel(),
+            )
+            return resolve_one((metric.slug, period), obj)[0]
     (column,) = resolve_one(metric.slug, obj)
     return column
 

@@ -73,6 +73,16 @@ class Pacer:
             self._expire(self._clock())
             return len(self._sent)
 
+    def next_slot(self) -> float:
+        """Seconds until the oldest request recorded in the window leaves it (0 when none
+        is recorded): after a 429 the server's window opens no sooner than that."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            if not self._sent:
+                return 0.0
+            return max(0.0, self.window + self.margin - (now - self._sent[0]))
+
     def remaining(self) -> int:
         """Requests that can be sent now without waiting."""
         return self.budget - self.used()

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
 from bspandas.errors import InvalidColumnsError, QueryError
-from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter, simplify
+from bspandas.filters import AllOf, AnyOf, Condition, Node, bare_column, parse_filter, simplify
 
 __all__ = ["Query", "caller_variables"]
 
@@ -36,20 +36,39 @@ def caller_variables(depth: int = 2) -> dict[str, Any]:
         del frame
 
 
+def _attribute_key(condition: Condition) -> tuple[str, str | None]:
+    """What the server calls one attribute: its slug and variation."""
+    return condition.column.slug, condition.column.variation_id
+
+
 def _prune(node: Node) -> Node | None:
     """The part of a filter the server applies: conditions on attributes it ignores
     (``Metric.filterable`` false, such as owner filters on opportunities) are taken out.
     ``None`` means "no constraint". An ``$or`` that contains such a condition cannot be
-    narrowed on the server at all, so it is taken out whole (and applied locally)."""
+    narrowed on the server at all, so it is taken out whole (and applied locally).
+
+    Inside one ``$and`` only the first leaf on an attribute is sent: two leaves on one
+    attribute have crashed the live service (500, spec section 2), so the others (two
+    ``.str.contains``, two ``$eq``, two ``$within`` that cannot merge into one clause) are
+    applied locally on the downloaded column.
+    """
     if isinstance(node, Condition):
         return node if node.column.metric.filterable else None
     kept = [_prune(child) for child in node.children]
     if isinstance(node, AnyOf):
         return None if any(k is None for k in kept) else AnyOf(tuple(k for k in kept if k))
-    remaining = tuple(k for k in kept if k is not None)
+    remaining: list[Node] = []
+    seen: set[tuple[str, str | None]] = set()
+    for k in kept:
+        if isinstance(k, Condition):
+            if _attribute_key(k) in seen:
+                continue
+            seen.add(_attribute_key(k))
+        if k is not None:
+            remaining.append(k)
     if not remaining:
         return None
-    return remaining[0] if len(remaining) == 1 else AllOf(remaining)
+    return remaining[0] if len(remaining) == 1 else AllOf(tuple(remaining))
 
 
 #: Deeper than any valid column, sort or variations spec (``[(slug, [periods])]`` is 3).
@@ -87,7 +106,7 @@ def _sort_item(spec: Any, obj: str) -> tuple[Column, Direction]:
         if found is not None and found[1] is not None:
             target = (found[0].slug, found[1])
         elif found is not None:
-            target = found[0].slug
+            return bare_column(found[0], obj, "sort="), "desc" if direction == "desc" else "asc"
     (column,) = resolve_one(target, obj)
     return column, "desc" if direction == "desc" else "asc"
 
@@ -162,11 +181,15 @@ class Query:
         self.local_filter: Node | None = self.filter if local else None
         wanted = {c.name for c in self.columns}
         hidden: dict[str, Column] = {}
-        if self.local_filter is not None:
-            for condition in self.local_filter.attributes():
+        # every filtered attribute comes back: the local part is applied on it, and the
+        # server's part is verified on it (the live service silently ignores a filter on a
+        # slug it does not know, and drops that slug's column: that is how it is caught)
+        if self.filter is not None:
+            for condition in self.filter.attributes():
                 if condition.column.name not in wanted:
                     hidden.setdefault(condition.column.name, condition.column)
-        #: Columns fetched only to apply :attr:`local_filter`, dropped from the result.
+        #: Columns fetched only to apply :attr:`local_filter` or verify :attr:`server_filter`,
+        #: dropped from the result.
         self.hidden: list[Column] = list(hidden.values())
 
     def _sort(self, sort: Any) -> list[tuple[Column, Direction]]:

@@ -168,12 +168,20 @@ class _Reader:
 
     def check_header(self, plan: HeaderPlan) -> None:
         """Stop before the rows arrive when requested columns were dropped (and say which)."""
-        hidden = {c.name for c in self.query.hidden}
-        missing_hidden = [c for c in plan.missing if c.name in hidden]
-        if missing_hidden:
+        filtered = (
+            {c.column.name for c in self.query.filter.attributes()} if self.query.filter else set()
+        )
+        missing_filtered = [c for c in plan.missing if c.name in filtered]
+        if missing_filtered:
             raise MissingColumnsError(
-                _describe_missing(missing_hidden),
-                detail="They were added to apply a filter the API ignores; that is now impossible.",
+                _describe_missing(missing_filtered),
+                detail=(
+                    "The query filters on them, and the server dropped them: this tenant does "
+                    "not serve that slug (or variation), so the Query API would have ignored "
+                    "the filter and sent unfiltered rows. No frame was returned. Check which "
+                    f"slugs the tenant serves with bspandas.catalog.probe({self.query.object!r}, "
+                    "[...]) and filter on one of those."
+                ),
             )
         if plan.missing and self.on_missing == "raise":
             raise MissingColumnsError(_describe_missing(plan.missing))
@@ -652,9 +660,11 @@ def read_query(
         _check_dtype_columns(dtypes, query)
     if dry_run:
         return copy.deepcopy(query.payload())
+    client = client or options.get_option("client") or default_client()
+    _refuse_unserved(query, client, on_missing)
     reader = _Reader(
         query,
-        client or options.get_option("client") or default_client(),
+        client,
         dtype_backend=dtype_backend,
         dtypes=dtypes,
         validate=validate,
@@ -811,6 +821,36 @@ def _first_rows(reader: _Reader, nrows: int) -> pd.DataFrame:
     attrs["backstory"]["nrows"] = nrows
     frame.attrs = attrs
     return frame
+
+
+def _refuse_unserved(query: Query, client: Client, on_missing: str) -> None:
+    """Fail before any request when a cached :func:`bspandas.catalog.probe` of this tenant
+    found it does not serve a column the read needs (a filtered one, or any requested one
+    under ``on_missing="raise"``), with the catalog's nearest slugs as suggestions."""
+    from bspandas.catalog.probe import unserved
+
+    try:
+        dropped = unserved(client, query.object, query.request_columns)
+    except (AttributeError, TypeError):  # a stand-in client without host/client_id
+        return
+    filtered = {c.column.name for c in query.filter.attributes()} if query.filter else set()
+    fatal = [c for c in dropped if on_missing == "raise" or c.name in filtered]
+    if not fatal:
+        return
+    hints = []
+    for c in fatal:
+        close = [s for s in store.suggest(c.slug, query.object) if s != c.slug][:3]
+        if close:
+            hints.append(f"{c.slug}: perhaps {', '.join(close)}")
+    raise MissingColumnsError(
+        _describe_missing(fatal),
+        detail=(
+            "A probe of this tenant (bspandas.catalog.probe, kept for a day) found that it "
+            "does not serve them, so nothing was sent."
+            + (f" Nearest catalog slugs: {'; '.join(hints)}." if hints else "")
+            + " Probe the alternatives before using them."
+        ),
+    )
 
 
 def _cache_extra(query: Query, dtype_backend: str, on_missing: str) -> str:

@@ -352,6 +352,25 @@ def test_a_gzip_answer_cut_inside_the_stream_is_truncated(csv: bytes) -> None:
     assert wire.count("export") == POLICY.attempts
 
 
+def test_a_whole_gzip_stream_needs_no_terminating_chunk_nor_a_second_export(
+    csv: bytes, expected: pd.DataFrame
+) -> None:
+    """issue 14: a missing terminating chunk costs a second full export only when nothing
+    else shows the answer complete; a gzip stream that reached its trailer (CRC and size)
+    does."""
+    packed = gzip.compress(csv)
+    raw = answer(
+        200,
+        headers={"Content-Type": "text/csv", "Content-Encoding": "gzip"},
+        chunks=[packed[: len(packed) // 2], packed[len(packed) // 2 :]],
+        terminated=False,
+    )
+    wire = Wire(Server(lambda sent: raw))
+    with make_client(wire) as client:
+        pd.testing.assert_frame_equal(read(client), expected)
+    assert wire.count("export") == 1
+
+
 def test_a_decompression_bomb_stops_at_the_cap(csv: bytes) -> None:
     header = csv[: rows_end(csv, 0)]
     bomb = gzip.compress(header + b"1,x,2,y\r\n" * 2_000_000)  # 18 MB from ~40 KB
@@ -389,7 +408,8 @@ class Tracking(Wire):
 
 def test_error_bodies_are_read_only_a_few_kib() -> None:
     huge = b"x" * (8 << 20)
-    wire = Tracking(Server(lambda sent: answer(500, huge, {"Content-Type": "text/plain"})))
+    # 503: a 500 with the same body twice is deterministic and not retried (issue 14)
+    wire = Tracking(Server(lambda sent: answer(503, huge, {"Content-Type": "text/plain"})))
     with make_client(wire) as client, pytest.raises(bs.ServerError, match="kept failing"):
         read(client)
     exports = [f for f, s in zip(wire.files, wire.sent, strict=True) if s.endpoint == "export"]
@@ -585,7 +605,8 @@ def test_a_wait_for_the_budget_before_the_first_request_is_not_part_of_the_deadl
 
 def test_a_retry_that_must_wait_for_the_budget_past_the_deadline_stops(csv: bytes) -> None:
     clock = FakeClock()
-    wire = Wire(Server(lambda sent: answer(500, b'{"message": "sorry"}')))
+    # 503: a repeated identical 500 is not retried at all (issue 14), this one must be
+    wire = Wire(Server(lambda sent: answer(503, b'{"message": "sorry"}')))
     client = make_client(wire, clock, deadline=100.0, hourly_budget=2)
     with client, pytest.raises(bs.RateLimitError, match="deadline"):
         read(client)

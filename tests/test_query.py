@@ -29,6 +29,9 @@ def test_payload_is_the_documented_json() -> None:
                 "slug": "ootb_account_count_of_meetings_standard",
                 "variation_id": "ootb_account_count_of_meetings_standard_last_30_days",
             },
+            # hidden: the filtered attributes come back so the filter can be verified
+            {"slug": "ootb_account_engagement_level"},
+            {"slug": "ootb_account_type"},
         ],
         "filter": {
             "$and": [

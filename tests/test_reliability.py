@@ -94,7 +94,6 @@ def read(client: Client) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("fault", "exports"),
     [
-        ({"rate_limit_storm": 2}, 3),
         ({"status_schedule": (500, 502, 503)}, 4),
         ({"status_schedule": (504,)}, 2),
         ({"cut_mid_row": 1}, 2),
@@ -126,8 +125,7 @@ def test_backoff_grows_between_attempts(flaky: Sandbox, client: Client, clock: F
 @pytest.mark.parametrize(
     ("fault", "error", "message"),
     [
-        ({"rate_limit_storm": 10}, bs.RateLimitError, "100 requests per hour"),
-        ({"status_schedule": (500,) * 10}, bs.ServerError, "kept failing: 4 attempt"),
+        ({"status_schedule": (503,) * 10}, bs.ServerError, "kept failing: 4 attempt"),
         ({"cut_mid_row": 10}, bs.TruncatedResponseError, "No partial frame"),
         ({"reset": 10}, bs.TransportError, "Could not complete"),
         ({"slow_first_byte": 30.0}, bs.TransportError, "did not answer in time"),
@@ -217,9 +215,11 @@ def test_budget_exhausted_on_the_server(sandbox_factory: Any) -> None:
     with sb.client(retry=POLICY, clock=clock, sleep=clock.sleep, hourly_budget=100) as c:
         read(c)
         read(c)
-        with pytest.raises(bs.RateLimitError, match="Still rate limited after 4 attempt"):
+        with pytest.raises(bs.RateLimitError, match="Still rate limited after 1 attempt"):
             read(c)
-    assert sb.count(endpoint="export", status=429) == POLICY.attempts
+    # the next slot opens in about an hour, beyond the policy's 20 s: no second 429 is spent
+    assert sb.count(endpoint="export", status=429) == 1
+    assert clock.delays == []
 
 
 def test_client_pacer_waits_instead_of_hitting_429(sandbox_factory: Any) -> None:
@@ -336,3 +336,60 @@ def test_the_deadline_ends_a_read_however_slowly_the_server_sends(
         whole_read()
     assert time.perf_counter() - started < 12
     assert client.requests_sent == 2  # the token, one export: no retry past the deadline
+
+
+# -- answers that cannot change are not retried (issue 14) ------------------------------------
+
+
+def test_429_backs_off_on_the_hours_scale(flaky: Sandbox, clock: FakeClock) -> None:
+    """spec §4: 429 is the rolling hourly budget, with no Retry-After: a retry in seconds
+    meets the same full window. The wait is until the pacer's oldest request leaves it."""
+    patient = RetryPolicy(attempts=4, backoff=0.05, max_backoff=0.4, max_time=3 * 3600, jitter=0.0)
+    with flaky.client(
+        retry=patient, timeout=(5.0, 5.0), deadline=4 * 3600, clock=clock, sleep=clock.sleep
+    ) as c:
+        flaky.set_faults(rate_limit_storm=2)
+        read(c)
+    assert flaky.count(endpoint="export", status=429) == 2
+    assert flaky.count(endpoint="export", status=200) == 1
+    assert len(clock.delays) == 2
+    assert all(delay >= 3600 for delay in clock.delays)  # an hour, not 0.05 s and 0.1 s
+
+
+def test_persistent_429_stops_after_one_request(flaky: Sandbox, client: Client) -> None:
+    flaky.set_faults(rate_limit_storm=10)
+    with pytest.raises(bs.RateLimitError, match="100 requests per hour") as info:
+        read(client)
+    assert "retry time limit" in str(info.value)
+    assert flaky.count(endpoint="export", status=429) == 1
+
+
+def test_repeated_identical_500_is_not_retried_five_times(flaky: Sandbox, client: Client) -> None:
+    flaky.set_faults(status_schedule=(500,) * 10)
+    with pytest.raises(bs.ServerError, match="same 500 body twice") as info:
+        read(client)
+    assert "not retried" in str(info.value)
+    assert flaky.count(endpoint="export", status=500) == 2
+
+
+def test_two_leaves_500_is_recognised_by_its_shape(flaky: Sandbox, client: Client) -> None:
+    """spec §2: two $and leaves on one attribute crash the live service; the sandbox answers
+    500 by default. Sent raw (read_query never builds it), it costs one request, not four."""
+    slug = "ootb_churn_risk_score"
+    payload = {
+        "object": "account",
+        "columns": [{"slug": "ootb_account_crm_id"}],
+        "filter": {
+            "$and": [
+                {"attribute": {"slug": slug}, "clause": {"$gte": 10}},
+                {"attribute": {"slug": slug}, "clause": {"$lt": 50}},
+            ]
+        },
+    }
+    with pytest.raises(bs.ServerError, match=f"two leaves on {slug}"):
+        client.export(payload, lambda body: b"".join(body))
+    assert flaky.count(endpoint="export", status=500) == 1
+    bare = {**payload, "filter": {"attribute": slug, "clause": {"$gte": 10}}}
+    with pytest.raises(bs.ServerError, match="bare string"):
+        client.export(bare, lambda body: b"".join(body))
+    assert flaky.count(endpoint="export", status=500) == 2

@@ -21,6 +21,7 @@ import pandas as pd
 
 from bspandas.catalog import vocabulary as period_vocabulary
 from bspandas.catalog.model import OBJECTS, TYPES, Metric, Part
+from bspandas.catalog.probe import probe
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve
 from bspandas.catalog.search import metrics_frame, search_frame
 from bspandas.catalog.store import clear_custom, lookup, register, register_file, version
@@ -40,6 +41,7 @@ __all__ = [
     "parse_name",
     "period_vocabulary",
     "periods",
+    "probe",
     "register",
     "register_file",
     "resolve",

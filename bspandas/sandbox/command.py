@@ -3,7 +3,7 @@
 ``add_parser(subparsers)`` registers the subcommand on the ``bspandas`` command line;
 ``python -m bspandas.sandbox`` runs it on its own. Every :class:`Faults` field is an option
 (``--cut-mid-row 1``, ``--status-schedule 503,500``, ``--unknown-slugs a,b``,
-``--two-leaves-500``; the fault generator's seed is ``--fault-seed``).
+``--no-two-leaves-500``; the fault generator's seed is ``--fault-seed``).
 
 >>> parser = build_parser()
 >>> args = parser.parse_args(["--accounts", "50", "--status-schedule", "503,500"])
@@ -120,7 +120,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest = "fault_" + f.name
         text = f.metadata.get("help", f.name)
         if str(f.type) == "bool":
-            faults.add_argument(_flag(f.name), dest=dest, action="store_true", help=text)
+            faults.add_argument(
+                _flag(f.name),
+                dest=dest,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{text} (default: {'on' if f.default else 'off'})",
+            )
             continue
         faults.add_argument(
             _flag(f.name),
@@ -148,7 +154,7 @@ def sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for f in fields(Faults):
         value = getattr(args, "fault_" + f.name)
-        if value is not None and value is not False:
+        if value is not None:
             changes[f.name] = value
     options.update({name: value for name, value in changes.items() if name != "seed"})
     if "seed" in changes:

@@ -159,6 +159,12 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
 
     def resolve(attribute: Mapping[str, Any]) -> Target | None:
         slug, variation = attribute.get("slug"), attribute.get("variation_id")
+        if isinstance(slug, str) and variation == slug + "_0":
+            # the field's filters address attribute-shaped slugs (dates with $within) with
+            # the "_0" variation (spec, Appendix): the attribute itself
+            found = resolve_attribute(obj, slug, None, unknown, vocabulary)
+            if found is not None and found[1] is None:
+                variation = None
         found = resolve_attribute(obj, slug, variation, unknown, vocabulary)
         if found is None or not found[0].filterable or slug in faults.unfilterable_slugs:
             return None

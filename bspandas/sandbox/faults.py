@@ -17,7 +17,8 @@ On the wire, for export requests that passed authentication and the hourly budge
 * ``slow_first_byte``: the wait before anything is sent (headers included);
 * ``trickle``: the next N export answers send their body one byte every ``trickle_delay``
   seconds (headers at once), so a read timeout restarts with every byte and never fires;
-* ``two_leaves_500``: 500 when an ``$and`` holds two leaves on the same attribute;
+* ``two_leaves_500`` (ON by default, as in the field): 500 when an ``$and`` holds two
+  leaves on the same attribute (``--no-two-leaves-500`` turns it off);
 * ``unknown_slugs``: columns dropped, filter leaves and sort keys on them ignored;
 * ``unfilterable_slugs``: columns served, but filter leaves on them silently ignored (the
   real API does this for attributes it cannot filter on);
@@ -112,8 +113,8 @@ class Faults:
         default=0.05, metadata=_help("seconds between two bytes of a trickled answer")
     )
     two_leaves_500: bool = field(
-        default=False,
-        metadata=_help("answer 500 when an $and holds two leaves on one attribute"),
+        default=True,
+        metadata=_help("answer 500 when an $and holds two leaves on one attribute (the field)"),
     )
     unknown_slugs: frozenset[str] = field(
         default=frozenset(), metadata=_help("slugs this tenant does not know (dropped, ignored)")
