@@ -8,7 +8,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import dataset, read, reshape, serve
+from benchmarks import dataset, field, read, reshape, serve
 from benchmarks.common import Figure, machine, table
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -21,7 +21,9 @@ def main() -> int:
     parser.add_argument(
         "--dataset-rows", type=int, help="activities for B5 (default 5M, 500k quick)"
     )
-    parser.add_argument("--only", default="B1,B2,B3,B4,B5", help="comma-separated benchmarks")
+    parser.add_argument(
+        "--only", default="B6,B1,B2,B3,B4,B5", help="comma-separated benchmarks (B6: field data)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
     parser.add_argument("--no-save", action="store_true", help="do not write results.md")
     args = parser.parse_args()
@@ -31,6 +33,9 @@ def main() -> int:
     warnings.simplefilter("ignore")  # benchmarks measure speed; the tests check warnings
     started = time.perf_counter()
     figures: list[Figure] = []
+    if "B6" in only:
+        field_sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+        figures += field.run(rows, args.repeat, field_sizes)
     if only & {"B1", "B3"}:
         figures += read.run_read(rows, args.repeat)
         if "B1" in only:
