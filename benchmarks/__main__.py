@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from datetime import UTC, datetime
@@ -54,6 +55,8 @@ def main() -> int:
     print(f"\n{len(figures)} figures in {elapsed:.0f} s; {len(short)} target(s) fall short.")
     if not args.no_save:
         command = "make bench-quick" if args.quick else "make bench"
+        if sys.argv[1:] not in ([], ["--quick"]):
+            command = "python -m benchmarks " + " ".join(sys.argv[1:])
         RESULTS.write_text(
             f"# Benchmark results\n\nLast run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with "
             f"`{command}` ({elapsed:.0f} s).\n\nMachine: {machine()}.\n\n{text}\n",

@@ -122,7 +122,10 @@ def generate(
     data = header
     for start in range(0, rows, 200_000):  # the rows' bytes, 200k rows at a time
         part = [(kind, values.slice(start, 200_000)) for kind, values in columns.values()]
-        data += _payload(render_rows(part))[0]
+        lines = render_rows(part)
+        if isinstance(lines, pa.ChunkedArray):
+            lines = lines.combine_chunks()
+        data += _payload(lines)[0]
     if cache is not None:
         cache.mkdir(exist_ok=True)
         path.write_bytes(data)

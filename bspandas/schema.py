@@ -301,11 +301,10 @@ def _validate_vectorised(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.
                     }
                 )
                 counts[(name, check)] = 1
-        missing = series.isna()
         if not column.nullable:
-            _sample(rows, counts, name, "not_nullable", missing, series, None)
+            _sample(rows, counts, name, "not_nullable", series.isna(), series, None)
         if column.unique:
-            repeated = series.duplicated(keep=False) & ~missing
+            repeated = series.duplicated(keep=False) & series.notna()
             _sample(rows, counts, name, "field_uniqueness", repeated, series, None)
         for number, check in enumerate(column.checks):
             result = check(series)
@@ -314,7 +313,7 @@ def _validate_vectorised(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.
                 passed = pd.Series(bool(passed), index=series.index)
             passed = passed.fillna(False).astype(bool)
             if len(passed) == len(series) and check.ignore_na:
-                passed = passed | missing.to_numpy()
+                passed = passed | series.isna().to_numpy()
             # pandera may check the non-missing values only (ignore_na): its output then has
             # their index labels, which are unique here (see _fast_eligible)
             label = str(check.error) if check.error else str(check.name)
