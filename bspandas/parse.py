@@ -349,6 +349,14 @@ class _Feed(io.RawIOBase):
                 parts.append(bytes(self._current))
                 self._current = memoryview(b"")
             return b"".join(parts)
+        if not self._current and not self._eof:
+            self._next()
+        whole = self._current.obj
+        if len(self._current) == size and isinstance(whole, bytes) and len(whole) == size:
+            # a whole chunk of exactly the size asked (the client's chunks are Arrow's
+            # blocks): hand it over without copying
+            self._current = memoryview(b"")
+            return whole
         if len(self._current) >= size:
             out = bytes(self._current[:size])
             self._current = self._current[size:]
