@@ -22,16 +22,18 @@ keeps nothing but the frame; every method returns a new frame and works without 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pandera.pandas as pa
 
 from bspandas import reshape
 from bspandas.catalog import store
 from bspandas.client import Client
 from bspandas.errors import InvalidColumnsError
 from bspandas.schema import schema_for, validate_frame
+
+if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
+    import pandera.pandas as pa
 
 __all__ = ["BackstoryAccessor"]
 

@@ -10,17 +10,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaError, SchemaErrors
 
 from bspandas.catalog import store
 from bspandas.catalog.model import Metric, Part
 from bspandas.catalog.resolve import parse_name, resolve
 from bspandas.dtypes import Backend, dtype_for
 from bspandas.errors import InvalidColumnsError, SchemaValidationError
+
+if TYPE_CHECKING:  # pandera is imported when a schema is first built (import time)
+    import pandera.pandas as pa
 
 __all__ = [
     "FAILURE_SAMPLE",
@@ -47,6 +48,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 def _range_check(lo: float | None, hi: float | None, type: str) -> pa.Check:
     """A range check that tolerates values of the wrong type (those fail the dtype check
     already; comparing them again would hide the real out-of-range values)."""
+    import pandera.pandas as pa
+
     text = (
         f"in_range({lo}, {hi})"
         if lo is not None and hi is not None
@@ -84,6 +87,8 @@ def _column(
     required: bool,
     coerce: bool,
 ) -> pa.Column:
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     dtype: Any = None
     if part.type == "enumeration":
@@ -161,6 +166,8 @@ def schema_for(
     checked for uniqueness. Each column carries its label and description. ``coerce=False``
     checks dtypes instead of converting (frames from ``read_query`` already have them).
     """
+    import pandera.pandas as pa
+
     obj = store.check_object(object)
     required = columns is not None
     if columns is None:
@@ -359,6 +366,8 @@ def validate_frame(
     ``read_query`` uses) is checked in one vectorised pass: its failure cases are the first
     :data:`FAILURE_SAMPLE` of each check, with the exact counts in the summary and in
     ``failure_cases.attrs["failure_counts"]``."""
+    from pandera.errors import SchemaError, SchemaErrors
+
     if _fast_eligible(frame, schema, lazy):
         cases = _validate_vectorised(frame, schema)
         if cases.empty:
