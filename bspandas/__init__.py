@@ -13,7 +13,7 @@ from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
 from bspandas import accessor as _accessor  # noqa: F401  (registers df.backstory)
-from bspandas import catalog, reshape, schemas
+from bspandas import catalog, reshape
 from bspandas._options import (
     describe_option,
     get_option,
@@ -72,7 +72,7 @@ from bspandas.schema import schema_for
 from bspandas.snapshot import read_snapshots, snapshot
 
 if TYPE_CHECKING:
-    from bspandas import sandbox
+    from bspandas import sandbox, schemas
 
 try:
     __version__ = _version("bspandas")
@@ -147,7 +147,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``bspandas.sandbox`` is imported on first use (it carries an HTTP server)."""
-    if name == "sandbox":
-        return import_module("bspandas.sandbox")
+    """``bspandas.sandbox`` (an HTTP server) and ``bspandas.schemas`` (pandera models) are
+    imported on first use, so ``import bspandas`` stays fast."""
+    if name in ("sandbox", "schemas"):
+        return import_module(f"bspandas.{name}")
     raise AttributeError(f"module 'bspandas' has no attribute {name!r}")

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pandera.pandas as pa
 
 from bspandas import reshape
 from bspandas._utils import renamed
@@ -34,6 +33,9 @@ from bspandas.catalog import store
 from bspandas.client import Client
 from bspandas.errors import InvalidColumnsError
 from bspandas.schema import schema_for, validate_frame
+
+if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
+    import pandera.pandas as pa
 
 __all__ = ["BackstoryAccessor"]
 

@@ -78,9 +78,19 @@ TABLE: dict[str, tuple[Any, pa.DataType, str]] = {
     "list": (pd.ArrowDtype(pa.list_(_STRING)), pa.list_(_STRING), "[a;b;c]"),
 }
 
-# How each type is read from the CSV before conversion (durations and lists need work).
+# How each type is read from the CSV before conversion. Numbers, dates and timestamps are
+# read as text and converted column-wise with vectorised casts: dates come as ``2024-12-31``
+# or ``2024-12-31 00:00:00+00:00``, and a column whose cells do not convert is kept as text
+# from the bytes already parsed (no second download), for validation to report.
 _READ_AS: dict[str, pa.DataType] = {
-    "date": pa.date32(),
+    "internal_id": _STRING,
+    "count": _STRING,
+    "number": _STRING,
+    "score": _STRING,
+    "percentage": _STRING,
+    "money": _STRING,
+    "date": _STRING,
+    "timestamp": _STRING,
     "duration": _STRING,
     "list": _STRING,
     "enumeration": _STRING,

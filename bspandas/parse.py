@@ -349,6 +349,14 @@ class _Feed(io.RawIOBase):
                 parts.append(bytes(self._current))
                 self._current = memoryview(b"")
             return b"".join(parts)
+        if not self._current and not self._eof:
+            self._next()
+        whole = self._current.obj
+        if len(self._current) == size and isinstance(whole, bytes) and len(whole) == size:
+            # a whole chunk of exactly the size asked (the client's chunks are Arrow's
+            # blocks): hand it over without copying
+            self._current = memoryview(b"")
+            return whole
         if len(self._current) >= size:
             out = bytes(self._current[:size])
             self._current = self._current[size:]
@@ -502,7 +510,41 @@ def _parse_list(array: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(empty, pa.scalar([], type=pa.list_(pa.string())), split)
 
 
-_SLOW = frozenset({"duration", "list", "date", "enumeration"})
+_SLOW = frozenset({"duration", "list", "date", "timestamp", "enumeration"})
+#: Types read as text and cast here: a column whose cells do not convert stays text.
+_CAST = {
+    "internal_id": pa.int64(),
+    "count": pa.int64(),
+    "number": pa.float64(),
+    "score": pa.float64(),
+    "percentage": pa.float64(),
+    "money": pa.float64(),
+}
+_UTC = pa.timestamp("ms", tz="UTC")
+_NAIVE = pa.timestamp("ms")
+_FIELD_SUFFIX = "+00:00"
+_ZONE = r"(?:Z|[+-]\d\d:?\d\d)$"
+
+
+def _parse_when(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dates and timestamps as the API writes them (``2024-12-31``,
+    ``2024-12-31 00:00:00+00:00``, ``2026-06-30 14:00:00+00:00``), mixed freely, to
+    ``timestamp[ms, UTC]`` with vectorised casts. Cells without a zone are UTC. Raises
+    ``ArrowInvalid`` when a cell is neither."""
+    if array.null_count == len(array):
+        return pa.chunked_array([pa.nulls(len(array), _UTC)], type=_UTC)
+    if pc.all(pc.ends_with(array, _FIELD_SUFFIX), skip_nulls=True).as_py() is not False:
+        # the field's form: drop the constant "+00:00" and read the rest as UTC
+        naive = pc.utf8_slice_codeunits(array, 0, -len(_FIELD_SUFFIX))
+        return pc.cast(pc.cast(naive, _NAIVE), _UTC)
+    zoned = pc.match_substring_regex(array, _ZONE)
+    if pc.any(zoned, skip_nulls=True).as_py() is not True:
+        return pc.cast(pc.cast(array, _NAIVE), _UTC)
+    null = pa.scalar(None, pa.string())
+    with_zone = pc.cast(pc.if_else(zoned, array, null), _UTC)
+    without = pc.cast(pc.cast(pc.if_else(zoned, null, array), _NAIVE), _UTC)
+    return pc.coalesce(with_zone, without)
+
 
 _NULLABLE: dict[pa.DataType, Any] = {
     pa.int64(): pd.Int64Dtype(),
@@ -527,8 +569,14 @@ def to_frame(
     *,
     dtype_backend: Backend = "numpy_nullable",
     as_text: frozenset[str] = frozenset(),
+    kept_as_text: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Turn a parsed table (columns named by output) into a frame with catalog dtypes."""
+    """Turn a parsed table (columns named by output) into a frame with catalog dtypes.
+
+    A number, date, timestamp, duration or list column whose cells do not convert raises
+    :class:`ConversionError`; or, when ``kept_as_text`` is a dict, stays text (so no value is
+    lost and validation reports it) and is recorded there as ``{name: reason}``.
+    """
     enumerations = {
         o.name: o
         for o in outputs
@@ -542,21 +590,26 @@ def to_frame(
             return _convert(output)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConversionError(output.name, detail) from None
+            if kept_as_text is None or output.part.type == "enumeration":
+                raise ConversionError(output.name, detail) from None
+            kept_as_text[output.name] = detail
+            return table.column(output.name)
 
     def _convert(output: Output) -> pa.ChunkedArray:
         column = table.column(output.name)
         kind = output.part.type
-        if output.name in as_text:
+        if output.name in as_text or not pa.types.is_string(column.type):
             return column
-        if kind == "duration":
+        if kind in _CAST:
+            column = pc.cast(column, _CAST[kind])
+        elif kind == "duration":
             column = _parse_duration(column)
             if dtype_backend == "numpy_nullable":
                 column = pc.cast(column, pa.duration("ns"))
         elif kind == "list":
             column = _parse_list(column)
-        elif kind == "date":
-            column = pc.cast(pc.cast(column, pa.timestamp("ms")), pa.timestamp("ms", tz="UTC"))
+        elif kind in ("date", "timestamp"):
+            column = _parse_when(column)
         elif output.name in enumerations:
             column = column.dictionary_encode()
         return column
@@ -632,6 +685,8 @@ class Answer:
     plan: HeaderPlan
     bytes_read: int
     terminated: bool
+    #: Columns whose cells did not convert to their type, kept as text: ``{name: reason}``.
+    kept_as_text: dict[str, str] = field(default_factory=dict)
 
 
 def _options(
@@ -774,11 +829,14 @@ def _read_answer(
             raise _arrow_error(exc, outputs, feed, body) from None
     terminated = bool(getattr(body, "terminated", True))
     _check_complete(feed, terminated)
+    kept: dict[str, str] = {}
     if table is None or table.num_rows == 0:
         frame = empty_frame(outputs, dtype_backend=dtype_backend)
     else:
-        frame = to_frame(table, outputs, dtype_backend=dtype_backend, as_text=as_text)
-    return Answer(frame, plan, feed.total, terminated)
+        frame = to_frame(
+            table, outputs, dtype_backend=dtype_backend, as_text=as_text, kept_as_text=kept
+        )
+    return Answer(frame, plan, feed.total, terminated, kept)
 
 
 def iter_answer(

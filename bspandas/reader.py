@@ -300,6 +300,15 @@ class _Reader:
                 )
                 as_text = as_text | {exc.name}
                 continue
+            for name, reason in answer.kept_as_text.items():
+                # repaired from the bytes already parsed: no second download
+                warnings.warn(
+                    f"Column {name!r} holds values that do not convert to its type "
+                    f"({reason}). It is kept as text so no value is lost; validation will "
+                    "report the cells.",
+                    ValidationWarning,
+                    stacklevel=3,
+                )
             return answer.frame, answer.plan
 
     # -- after the download ----------------------------------------------------------------------

@@ -10,11 +10,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaError, SchemaErrors
 
 from bspandas.catalog import store
 from bspandas.catalog.model import Metric, Part
@@ -22,7 +20,21 @@ from bspandas.catalog.resolve import parse_name, resolve
 from bspandas.dtypes import Backend, dtype_for
 from bspandas.errors import InvalidColumnsError, SchemaValidationError, UnknownMetricError
 
-__all__ = ["PRIMARY_KEYS", "schema_for", "summarize_failures", "validate_frame"]
+if TYPE_CHECKING:  # pandera is imported when a schema is first built (import time)
+    import pandera.pandas as pa
+
+__all__ = [
+    "FAILURE_SAMPLE",
+    "PRIMARY_KEYS",
+    "schema_for",
+    "summarize_failures",
+    "validate_frame",
+]
+
+#: Failure cases kept per (column, check) by the vectorised validation of ``read_query``:
+#: the first ones in row order. The exact number of failures of each check is in the
+#: summary and in ``failure_cases.attrs["failure_counts"]``.
+FAILURE_SAMPLE = 100
 
 #: The key that identifies a row of each object (its column must be unique).
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
@@ -36,6 +48,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 def _range_check(lo: float | None, hi: float | None, type: str) -> pa.Check:
     """A range check that tolerates values of the wrong type (those fail the dtype check
     already; comparing them again would hide the real out-of-range values)."""
+    import pandera.pandas as pa
+
     text = (
         f"in_range({lo}, {hi})"
         if lo is not None and hi is not None
@@ -73,6 +87,8 @@ def _column(
     required: bool,
     coerce: bool,
 ) -> pa.Column:
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     dtype: Any = None
     if part.type == "enumeration":
@@ -156,6 +172,8 @@ def schema_for(
     checked for uniqueness. Each column carries its label and description. ``coerce=False``
     checks dtypes instead of converting (frames from ``read_query`` already have them).
     """
+    import pandera.pandas as pa
+
     obj = store.check_object(object)
     required = columns is not None
     if columns is None:
@@ -179,24 +197,144 @@ def schema_for(
 
 
 def summarize_failures(failure_cases: pd.DataFrame, max_examples: int = 3) -> str:
-    """One readable paragraph from pandera's failure-case table."""
+    """One readable paragraph from a failure-case table (pandera's, or the sampled one of
+    the vectorised pass, whose exact counts are in ``attrs["failure_counts"]``)."""
     if failure_cases.empty:
         return "Validation failed."
+    counts: dict[tuple[Any, Any], int] = failure_cases.attrs.get("failure_counts", {})
     parts = []
-    total = len(failure_cases)
+    total = 0
     for (column, check), group in failure_cases.groupby(
         ["column", "check"], sort=False, dropna=False
     ):
+        count = counts.get((column, check), len(group))
+        total += count
         examples = ", ".join(repr(v) for v in group["failure_case"].head(max_examples).tolist())
         rows = [i for i in group["index"].head(max_examples).tolist() if i is not None]
         where = f" at rows {rows}" if rows else ""
-        more = f" (+{len(group) - max_examples} more)" if len(group) > max_examples else ""
-        parts.append(f"{column}: {len(group)} failing {check} e.g. {examples}{where}{more}")
+        more = f" (+{count - max_examples} more)" if count > max_examples else ""
+        parts.append(f"{column}: {count} failing {check} e.g. {examples}{where}{more}")
     columns = failure_cases["column"].nunique()
-    return (
-        f"{total} validation failure(s) in {columns} column(s): " + "; ".join(parts) + ". "
-        "See .failure_cases on the error for every case."
+    sampled = any(counts.get(key, 0) > n for key, n in _group_sizes(failure_cases).items())
+    see = (
+        f"See .failure_cases on the error for the first {FAILURE_SAMPLE} cases of each check."
+        if sampled
+        else "See .failure_cases on the error for every case."
     )
+    return f"{total} validation failure(s) in {columns} column(s): " + "; ".join(parts) + ". " + see
+
+
+def _group_sizes(cases: pd.DataFrame) -> dict[tuple[Any, Any], int]:
+    sizes = cases.groupby(["column", "check"], sort=False, dropna=False).size()
+    return {(key[0], key[1]): int(n) for key, n in sizes.items()}  # type: ignore[index]
+
+
+def _fast_eligible(frame: pd.DataFrame, schema: pa.DataFrameSchema, lazy: bool) -> bool:
+    """The vectorised pass covers what ``schema_for(coerce=False)`` builds: column dtypes,
+    column checks, uniqueness, required columns (no coercion, no frame-level checks)."""
+    return (
+        lazy
+        and not schema.coerce
+        and not schema.checks
+        and not schema.unique
+        and schema.index is None
+        and frame.columns.is_unique
+        and frame.index.is_unique
+        and all(not c.coerce and not c.regex for c in schema.columns.values())
+    )
+
+
+def _sample(
+    rows: list[dict[str, Any]],
+    counts: dict[tuple[Any, Any], int],
+    column: str,
+    check: str,
+    failing: pd.Series,
+    values: pd.Series,
+    number: int | None,
+) -> None:
+    """Record the exact count and the first :data:`FAILURE_SAMPLE` failing cells."""
+    mask = failing.to_numpy(dtype=bool, na_value=False)
+    count = int(mask.sum())
+    if not count:
+        return
+    counts[(column, check)] = count
+    positions = mask.nonzero()[0][:FAILURE_SAMPLE]
+    picked = values.iloc[positions]
+    for index, value in zip(picked.index.tolist(), picked.tolist(), strict=True):
+        rows.append(
+            {
+                "schema_context": "Column",
+                "column": column,
+                "check": check,
+                "check_number": number,
+                "failure_case": value,
+                "index": index,
+            }
+        )
+
+
+def _validate_vectorised(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Failure cases (a sample per check, exact counts in ``attrs``) of one vectorised pass
+    over the frame's columns; an empty table when the frame is valid."""
+    from pandera.engines import pandas_engine
+
+    rows: list[dict[str, Any]] = []
+    counts: dict[tuple[Any, Any], int] = {}
+    for name, column in schema.columns.items():
+        if name not in frame.columns:
+            if column.required:
+                rows.append(
+                    {
+                        "schema_context": "DataFrameSchema",
+                        "column": schema.name,
+                        "check": "column_in_dataframe",
+                        "check_number": None,
+                        "failure_case": name,
+                        "index": None,
+                    }
+                )
+                counts[(schema.name, "column_in_dataframe")] = (
+                    counts.get((schema.name, "column_in_dataframe"), 0) + 1
+                )
+            continue
+        series = frame[name]
+        if column.dtype is not None:
+            found = pandas_engine.Engine.dtype(series.dtype)
+            if not column.dtype.check(found):
+                check = f"dtype('{column.dtype}')"
+                rows.append(
+                    {
+                        "schema_context": "Column",
+                        "column": name,
+                        "check": check,
+                        "check_number": None,
+                        "failure_case": str(found),
+                        "index": None,
+                    }
+                )
+                counts[(name, check)] = 1
+        if not column.nullable:
+            _sample(rows, counts, name, "not_nullable", series.isna(), series, None)
+        if column.unique:
+            repeated = series.duplicated(keep=False) & series.notna()
+            _sample(rows, counts, name, "field_uniqueness", repeated, series, None)
+        for number, check in enumerate(column.checks):
+            result = check(series)
+            passed = result.check_output
+            if not isinstance(passed, pd.Series):
+                passed = pd.Series(bool(passed), index=series.index)
+            passed = passed.fillna(False).astype(bool)
+            if len(passed) == len(series) and check.ignore_na:
+                passed = passed | series.isna().to_numpy()
+            # pandera may check the non-missing values only (ignore_na): its output then has
+            # their index labels, which are unique here (see _fast_eligible)
+            label = str(check.error) if check.error else str(check.name)
+            _sample(rows, counts, name, label, ~passed, series.loc[passed.index], number)
+    columns = ["schema_context", "column", "check", "check_number", "failure_case", "index"]
+    cases = pd.DataFrame(rows, columns=columns)
+    cases.attrs["failure_counts"] = counts
+    return cases
 
 
 def _drop_echoes(cases: pd.DataFrame) -> pd.DataFrame:
@@ -228,7 +366,24 @@ def validate_frame(
 ) -> pd.DataFrame:
     """Validate ``frame``; on failure raise :class:`SchemaValidationError` (or report and
     return the frame unchanged when ``on_fail="return"``). ``inplace=True`` skips pandera's
-    copy of the frame (safe with a schema that does not coerce)."""
+    copy of the frame (safe with a schema that does not coerce).
+
+    A schema without coercion or frame-level checks (``schema_for(coerce=False)``, as
+    ``read_query`` uses) is checked in one vectorised pass: its failure cases are the first
+    :data:`FAILURE_SAMPLE` of each check, with the exact counts in the summary and in
+    ``failure_cases.attrs["failure_counts"]``."""
+    from pandera.errors import SchemaError, SchemaErrors
+
+    if _fast_eligible(frame, schema, lazy):
+        cases = _validate_vectorised(frame, schema)
+        if cases.empty:
+            return frame
+        summary = summarize_failures(cases)
+        if on_fail == "return":
+            if report is not None:
+                report(summary, cases)
+            return frame
+        raise SchemaValidationError(summary, cases) from None
     try:
         validated: pd.DataFrame = schema.validate(frame, lazy=lazy, inplace=inplace)
         return validated

@@ -41,3 +41,58 @@ def test_quick_reshape_benchmark_runs() -> None:
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     assert "| B2 reshape 5,000 rows | join_opportunities()" in done.stdout
+
+
+def test_field_shaped_read_is_correct_at_100k_rows() -> None:
+    """B6's data and read, checked against plain pandas on the raw bytes (never timed)."""
+    import io
+    import warnings
+
+    from benchmarks import field
+
+    data = field.generate(100_000, invalid_share=0.2, cache=None)
+    client = field.StandIn(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = field.read(client)
+    assert client.exports == 1  # one download, whatever the cells hold
+    raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert len(frame) == len(raw) == 100_000
+    outs = field.outputs()
+    assert len(outs) == 14
+    assert list(raw.columns) == [o.label for o in outs]
+    # field-shaped: unique ids, quoted names, time-part dates, ~5% missing, tenant stage
+    assert frame["ootb_opportunity_crm_id"].is_unique
+    names = raw["Opportunity Name"]
+    assert (names.str.contains(",") | (names == "")).all()
+    assert names.str.contains('"').any()
+    assert raw["Close Date"].replace("", None).dropna().str.endswith(" 00:00:00+00:00").all()
+    missing = (raw.drop(columns="CRM Id") == "").mean()
+    assert missing.between(0.04, 0.06).all()
+    tenant = int((raw["Stage"] == field.TENANT_STAGE).sum())
+    assert 0.15 < tenant / len(raw) < 0.19
+    # values equal plain pandas parsing of the same bytes
+    for o in outs:
+        cells = raw[o.label].replace("", None)
+        got = frame[o.name]
+        if o.part.type in ("date", "timestamp"):
+            want = pd.to_datetime(cells, utc=True, format="ISO8601")
+            pd.testing.assert_series_equal(
+                got.astype("datetime64[ns, UTC]"),
+                want.astype("datetime64[ns, UTC]"),
+                check_names=False,
+            )
+        elif o.part.type in ("money", "score", "count", "internal_id"):
+            want_numbers = pd.to_numeric(cells)
+            assert (got.astype(float).to_numpy() == want_numbers.to_numpy())[
+                want_numbers.notna().to_numpy()
+            ].all(), o.name
+            assert got.isna().sum() == want_numbers.isna().sum()
+        else:
+            want_text = cells.astype(object).where(cells.notna(), None).tolist()
+            assert got.astype(object).where(got.notna(), None).tolist() == want_text, o.name
+    # validation reports the exact counts of plain pandas
+    messages = " ".join(str(w.message) for w in caught)
+    scores = pd.to_numeric(raw["Opportunity Engagement Level"].replace("", None))
+    assert f"ootb_opportunity_current_stage: {tenant} failing" in messages
+    assert f"ootb_opportunity_engagement_level: {int((scores > 100).sum())} failing" in messages

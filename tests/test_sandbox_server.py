@@ -260,7 +260,7 @@ def test_expansions_into_id_name_and_amount_currency(sandbox: Sandbox) -> None:
 PATTERNS = {
     "boolean": r"True|False",
     "timestamp": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00",
-    "date": r"\d{4}-\d\d-\d\d",
+    "date": r"\d{4}-\d\d-\d\d 00:00:00\+00:00",  # the field writes dates as midnight UTC
     "duration": r"\d+:[0-5]\d:[0-5]\d",
     "internal_id": r"\d{13,}",
     "count": r"\d+",

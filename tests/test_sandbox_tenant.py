@@ -396,7 +396,7 @@ CELL = {
     "count": r"\d+",
     "internal_id": r"\d{13,}",
     "boolean": r"True|False",
-    "date": r"\d{4}-\d\d-\d\d",
+    "date": r"\d{4}-\d\d-\d\d 00:00:00\+00:00",  # the field writes dates as midnight UTC
     "timestamp": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00",
     "duration": r"\d+:[0-5]\d:[0-5]\d",
     "list": r"\[.*\]",

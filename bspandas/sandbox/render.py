@@ -1,7 +1,8 @@
 """Turning value columns into CSV text exactly as the Query API writes it, vectorised.
 
 Cells (spec section 3): booleans ``True``/``False``; timestamps
-``2026-06-30 14:00:00+00:00``; dates ``2024-12-31``; durations ``H:MM:SS`` with hours past
+``2026-06-30 14:00:00+00:00``; dates as the field writes them, ``2024-12-31 00:00:00+00:00``
+(the reference's ``2024-12-31`` with ``DATE_SUFFIX = ""``); durations ``H:MM:SS`` with hours past
 24; lists ``[a;b;c]``; integers without ``.0``; floats in plain decimal notation (never
 ``1e+06``), trailing zeros dropped. RFC 4180 quoting only where needed (comma, quote, CR, LF)
 and for the empty string, which is written ``""`` so that a client can tell it from a
@@ -33,7 +34,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["CRLF", "csv_bytes", "header_line", "iter_batches", "render_cells", "render_rows"]
+__all__ = [
+    "CRLF",
+    "DATE_SUFFIX",
+    "csv_bytes",
+    "header_line",
+    "iter_batches",
+    "render_cells",
+    "render_rows",
+]
 
 CRLF = "\r\n"
 _NEEDS_QUOTES = '[",\r\n]'
@@ -74,6 +83,11 @@ def _duration(seconds: Any) -> Any:
     return pc.if_else(valid, text, pa.scalar(None, _STRING))
 
 
+#: What follows a date's ``YYYY-MM-DD``: the field writes dates as midnight-UTC timestamps
+#: (spec section 3, Appendix); set it to ``""`` for the vendor reference's plain dates.
+DATE_SUFFIX = " 00:00:00+00:00"
+
+
 def render_cells(part_type: str, values: Any) -> Any:
     """One CSV cell per value (already quoted), as a string array without nulls."""
     if part_type in ("text", "id", "enumeration"):
@@ -88,7 +102,7 @@ def render_cells(part_type: str, values: Any) -> Any:
         text = pc.strftime(values.cast(pa.timestamp("s")), "%Y-%m-%d %H:%M:%S")
         out = pc.binary_join_element_wise(text, "+00:00", "")
     elif part_type == "date":
-        out = pc.cast(values, _STRING)
+        out = pc.binary_join_element_wise(pc.cast(values, _STRING), DATE_SUFFIX, "")
     elif part_type == "duration":
         out = _duration(values)
     elif part_type == "list":
