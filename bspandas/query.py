@@ -17,9 +17,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from bspandas.catalog import store
+from bspandas.catalog import store, vocabulary
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
-from bspandas.errors import InvalidColumnsError, QueryError
+from bspandas.errors import InvalidColumnsError, InvalidFilterError, QueryError
 from bspandas.filters import AllOf, AnyOf, Condition, Node, bare_column, parse_filter, simplify
 
 __all__ = ["Query", "caller_variables"]
@@ -69,6 +69,36 @@ def _prune(node: Node) -> Node | None:
     if not remaining:
         return None
     return remaining[0] if len(remaining) == 1 else AllOf(tuple(remaining))
+
+
+def _refuse_fiscal_locally(local: Node, server: Node | None) -> None:
+    """A fiscal period (``this_fyear``, ``this_quarter``...) can only be judged by the
+    server, which knows the tenant's fiscal calendar: when such a condition would be applied
+    on the client (it shares an ``or`` with a filter the server ignores, or is a second
+    leaf on one attribute), refuse the query instead of returning calendar-year rows."""
+    applied = set() if server is None else {id(c) for c in server.attributes()}
+    for condition in local.attributes():
+        if id(condition) in applied:
+            continue
+        for op, value in condition.ops:
+            if op == "$within" and value in vocabulary.FISCAL:
+                ignored = sorted(
+                    {c.column.slug for c in local.attributes() if not c.column.metric.filterable}
+                )
+                why = (
+                    f"the server ignores filters on {', '.join(ignored)}, so this part of the "
+                    "filter is applied after the download"
+                    if ignored
+                    else "only one condition per attribute can be sent, so it is applied "
+                    "after the download"
+                )
+                raise InvalidFilterError(
+                    f"{condition.column.name}.within({value!r}) cannot be applied by "
+                    f"bspandas: {why}, and the tenant's fiscal calendar is known only to the "
+                    "server. Split the read (one read per part of the 'or', combined with "
+                    "pd.concat(...).drop_duplicates()), or write the period as a date range "
+                    "(column >= '2026-02-01')."
+                )
 
 
 #: Deeper than any valid column, sort or variations spec (``[(slug, [periods])]`` is 3).
@@ -179,6 +209,8 @@ class Query:
         local = self.filter is not None and self.server_filter != self.filter
         #: The filter applied locally after download (parts the server would ignore).
         self.local_filter: Node | None = self.filter if local else None
+        if self.local_filter is not None:
+            _refuse_fiscal_locally(self.local_filter, self.server_filter)
         wanted = {c.name for c in self.columns}
         hidden: dict[str, Column] = {}
         # every filtered attribute comes back: the local part is applied on it, and the
