@@ -516,8 +516,9 @@ def close_values(value: str, known: Sequence[str]) -> list[str]:
     return [k for d, k in scored if d <= allowed and d == scored[0][0]]
 
 
-def _warn_typos(condition: Condition, where: str) -> None:
-    """Warn when a where-string compares an enumeration with a likely typo of a value."""
+def _warn_typos(condition: Condition, where: str | None = None) -> None:
+    """Warn when a filter (a where-string, or a dict when ``where`` is None) compares an
+    enumeration with a likely typo of a value."""
     if condition.part.type != "enumeration":
         return
     known = list(condition.part.values or condition.column.metric.values)
@@ -532,7 +533,8 @@ def _warn_typos(condition: Condition, where: str) -> None:
                 choices = " or ".join(repr(c) for c in close)
                 warnings.warn(
                     f"{condition.name} has no value {item!r}; did you mean {choices}? "
-                    f"As written, where={where!r} matches no row on that value. Known values: "
+                    f"As written, {'the filter' if where is None else f'where={where!r}'} "
+                    "matches no row on that value. Known values: "
                     f"{', '.join(known)} (a tenant may add its own).",
                     PossibleTypoWarning,
                     stacklevel=find_stacklevel(),
@@ -973,7 +975,10 @@ def parse_filter(spec: Any, obj: str, *, variables: Mapping[str, Any] | None = N
     """
     if isinstance(spec, str):
         return parse_where(spec, obj, variables=variables)
-    return simplify(_from_any(spec, obj))
+    node = simplify(_from_any(spec, obj))
+    for condition in node.attributes():
+        _warn_typos(condition)
+    return node
 
 
 # -- the where= string ------------------------------------------------------------------------

@@ -369,3 +369,37 @@ def test_the_typo_warning_explains_an_empty_frame(client: Client) -> None:
     assert frame.empty
     fixed = bs.read_query("opportunity", [KEY], where=where.replace("-", " "), client=client)
     assert len(fixed) > 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "meant"),
+    [
+        ({"ootb_opportunity_current_stage": "Closed-Won"}, "'Closed Won'"),
+        ({"ootb_opportunity_current_stage": ["Proposal", "Negotation"]}, "'Negotiation'"),
+        (
+            {
+                "attribute": {"slug": "ootb_opportunity_forecast_category"},
+                "clause": {"$eq": "Comit"},
+            },
+            "'Commit'",
+        ),
+    ],
+)
+def test_a_likely_typo_in_a_filter_dict_warns_too(spec: dict[str, Any], meant: str) -> None:
+    with pytest.warns(bs.PossibleTypoWarning, match=f"did you mean {meant}") as caught:
+        bs.read_query("opportunity", [KEY], filter=spec, dry_run=True)
+    assert "the filter" in str(caught[0].message)
+    assert caught[0].filename == __file__
+
+
+def test_a_tenant_value_in_a_filter_dict_does_not_warn() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bs.read_query(
+            "opportunity",
+            [KEY],
+            filter={"ootb_opportunity_current_stage": ["Closed Won", "Verbal Agreement"]},
+            dry_run=True,
+        )
