@@ -31,7 +31,7 @@ import pandera.pandas as pa
 from bspandas import reshape
 from bspandas.catalog import store
 from bspandas.client import Client
-from bspandas.errors import InvalidColumnsError
+from bspandas.errors import InvalidColumnsError, robust_repr
 from bspandas.schema import schema_for, validate_frame
 
 __all__ = ["BackstoryAccessor"]
@@ -45,6 +45,7 @@ class BackstoryAccessor:
         self._frame = frame
         self._object = object
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"<df.backstory accessor: {len(self._frame)} rows>"
 

@@ -36,6 +36,7 @@ from bspandas.errors import (
     InsecureConfigWarning,
     MissingCredentialsError,
     register_secret,
+    robust_repr,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ class Credentials:
     base_url: str
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
+    @robust_repr
     def __repr__(self) -> str:
         return (
             f"Credentials(client_id={self.client_id!r}, client_secret='***', "

@@ -56,6 +56,7 @@ from bspandas.errors import (
     TransportError,
     TruncatedResponseError,
     UnverifiedAnswerWarning,
+    robust_repr,
 )
 from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter
 from bspandas.query import Query, caller_variables
@@ -394,6 +395,7 @@ class DatasetPlan:
             }
         )
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"DatasetPlan({self.describe()})"
 

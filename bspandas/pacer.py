@@ -22,7 +22,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 
-from bspandas.errors import PacingWarning, RateLimitError
+from bspandas.errors import PacingWarning, RateLimitError, robust_repr
 
 __all__ = ["Pacer"]
 
@@ -59,6 +59,7 @@ class Pacer:
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"Pacer(budget={self.budget}, window={self.window:g}s, used={self.used()})"
 
