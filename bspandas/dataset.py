@@ -37,6 +37,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,6 +49,7 @@ import pyarrow.parquet as pq
 
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
+from bspandas.catalog.vocabulary import window as period_window
 from bspandas.client import Client, default_client
 from bspandas.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
 from bspandas.errors import (
@@ -719,6 +721,7 @@ def export_dataset(
             "file": relative,
             "query": window_query.payload(),
             "fetched_at": meta.get("fetched_at"),
+            "server_date": meta.get("server_date"),
             "start": None if target is None else target.start.isoformat(),
             "end": None if target is None else target.end.isoformat(),
         }
@@ -909,10 +912,13 @@ def table_to_frame(
     return frame
 
 
-def _expression(node: Node) -> pc.Expression | None:
-    """The part of a filter pyarrow can apply while reading (None: none of it)."""
+def _expression(node: Node, now: datetime | None = None) -> pc.Expression | None:
+    """The part of a filter pyarrow can apply while reading (None: none of it).
+
+    ``$within`` is pushed down only with ``now``, the instant the exact check uses too.
+    """
     if isinstance(node, AllOf):
-        parts = [e for e in (_expression(c) for c in node.children) if e is not None]
+        parts = [e for e in (_expression(c, now) for c in node.children) if e is not None]
         if not parts:
             return None
         result = parts[0]
@@ -920,7 +926,7 @@ def _expression(node: Node) -> pc.Expression | None:
             result = result & part
         return result
     if isinstance(node, AnyOf):
-        parts = [_expression(c) for c in node.children]
+        parts = [_expression(c, now) for c in node.children]
         if any(p is None for p in parts):
             return None
         result = parts[0]
@@ -938,6 +944,16 @@ def _expression(node: Node) -> pc.Expression | None:
     missing = target.is_null()
     terms: list[pc.Expression] = []
     for op, value in node.ops:
+        if op == "$within":
+            if kind != "timestamp" or now is None:
+                return None
+            low, high = period_window(value, now, mode="full")
+            stamp = pa.timestamp("ms", tz="UTC")
+            if low is not None:
+                terms.append(target >= pa.scalar(low, stamp))
+            if high is not None:
+                terms.append(target < pa.scalar(high, stamp))
+            continue
         if op in ("$in", "$nin"):
             if kind == "timestamp":
                 return None
@@ -972,6 +988,31 @@ def _window_matches(
     if lo is not None and pd.Timestamp(end) <= lo:
         return False
     return not (hi is not None and pd.Timestamp(start) >= hi)
+
+
+def _relative(node: Node) -> list[Condition]:
+    """The conditions of a filter whose meaning depends on "now" (relative periods)."""
+    return [c for c in node.attributes() if any(op == "$within" for op, _ in c.ops)]
+
+
+def _server_date(
+    fs: Any, files: Sequence[tuple[str, Mapping[str, Any]]], shown: str, relative: list[Condition]
+) -> datetime:
+    """The server's instant of the export (the newest window's), for relative periods."""
+    stamps = []
+    for file, record in files:
+        stamp = record.get("server_date") or file_meta(fs, file).get("server_date")
+        if stamp:
+            stamps.append(datetime.fromisoformat(str(stamp)))
+    if not stamps:
+        names = ", ".join(sorted({str(c) for c in relative}))
+        raise DatasetError(
+            f"where= uses a relative period ({names}), but the dataset at {shown} records no "
+            "server date to judge it at (it was exported before bspandas recorded one). This "
+            "machine's clock would give another answer than the API: use explicit dates "
+            "(e.g. ootb_activity_timestamp >= '2026-01-01'), or export the dataset again."
+        )
+    return max(stamps)
 
 
 def read_dataset(
@@ -1025,7 +1066,9 @@ def read_dataset(
     read_columns = list(
         dict.fromkeys([*wanted, *(c.name for c in node.attributes())] if node else wanted)
     )
-    expression = None if node is None else _expression(node)
+    relative = [] if node is None else _relative(node)
+    now = _server_date(fs, files, shown, relative) if relative else None
+    expression = None if node is None else _expression(node, now)
     split_slug = (meta.get("window") or {}).get("slug")
     lo, hi = _bounds(node, split_slug) if split_slug else (None, None)
     tables = []
@@ -1045,7 +1088,7 @@ def read_dataset(
             table = pq.read_schema(handle).empty_table().select(read_columns)
     frame = table_to_frame(table, outputs, dtype_backend)
     if node is not None:
-        mask = node.evaluate(frame).fillna(False).astype(bool)
+        mask = node.evaluate(frame, now=now).fillna(False).astype(bool)
         frame = frame.loc[mask.to_numpy(), wanted].reset_index(drop=True)
     frame = frame[wanted]
     base = (manifest or {}).get("signature", {}).get("payload") or meta.get("payload")
@@ -1054,6 +1097,7 @@ def read_dataset(
         "payload": base,
         "host": meta.get("host"),
         "fetched_at": min(fetched) if fetched else meta.get("fetched_at"),
+        "server_date": meta.get("server_date") if now is None else now.isoformat(),
         "rows": len(frame),
         "catalog_version": meta.get("catalog_version"),
         "dtype_backend": dtype_backend,
