@@ -233,7 +233,10 @@ def _split(split_by: Any, obj: str) -> Split | None:
             raise QueryError(f"each explicit split_by range is (start, end), got {item!r}.")
         lo, hi = _utc(item[0], "range start"), _utc(item[1], "range end")
         if hi <= lo:
-            raise QueryError(f"the range {item!r} ends before it starts.")
+            raise DatasetError(
+                f"The split_by range {item!r} does not end after it starts: give (start, end) "
+                "with start first (end is excluded); nothing was written."
+            )
         ranges.append(Window(_range_key(lo, hi), lo, hi))
     ranges.sort(key=lambda w: w.start)
     for before, after in itertools.pairwise(ranges):
@@ -592,6 +595,11 @@ def export_dataset(
     variables = caller_variables() if where is not None else None
     query = Query(object, columns, where=where, filter=filter, variables=variables)
     split = _split(split_by, query.object)
+    if start is not None and end is not None and _utc(start, "start") >= _utc(end, "end"):
+        raise DatasetError(
+            f"start={str(start)!r} is not before end={str(end)!r}: no window fits. Give a "
+            "start before the end (end is excluded); nothing was written."
+        )
     fs, root = _fs(path, storage_options)
     shown = _public(path)
     signature = _signature(query, split, start, end)
@@ -600,7 +608,8 @@ def export_dataset(
         raise DatasetError(
             f"The dataset at {shown} was exported by a different query (its manifest records "
             f"{json.dumps(manifest.get('signature'), default=str)[:300]}). Pass "
-            "overwrite=True to replace it, or choose another path."
+            "overwrite=True (--overwrite on the command line) to replace it, or choose "
+            "another path."
         )
     chosen = client
     scanned = False
@@ -633,6 +642,12 @@ def export_dataset(
                 )
             lo = lo if lo is not None else first
             hi = hi if hi is not None else (None if last is None else last + pd.Timedelta(1, "ms"))
+        if lo is not None and hi is not None and lo >= hi:
+            raise DatasetError(
+                f"The range on {split.slug} (from where=/filter=, start=, end=) is empty: it "
+                f"starts at {lo.isoformat()} and ends at {hi.isoformat()}, excluded. Give a "
+                "start before the end; nothing was written."
+            )
         planned = [] if lo is None or hi is None else windows_for(split.unit, lo, hi)
     finished: dict[str, Any] = dict(manifest.get("windows", {})) if manifest else {}
     partition = "" if split is None else split.partition
@@ -1038,6 +1053,12 @@ def read_dataset(
     shown = _public(path)
     manifest = _read_manifest(fs, root)
     files = _files(fs, root, manifest)
+    if not files and manifest is not None:
+        raise DatasetError(
+            f"The dataset at {shown} has a manifest but no finished window yet: its export "
+            "was interrupted before the first window landed. Run the same export_dataset(...) "
+            "again to resume it, or pass overwrite=True (--overwrite) to start afresh."
+        )
     if not files:
         raise DatasetError(
             f"No dataset at {shown}: no manifest and no Parquet file. Write one with "

@@ -115,3 +115,83 @@ def test_within_pushdown_uses_the_same_instant_as_the_exact_check() -> None:
         "2026-03-01T00:00:00+00:00",
         "2026-03-31T23:59:59+00:00",
     ]
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"start": "2026-05-01", "end": "2026-01-01"},
+        {"start": "2026-03-01", "end": "2026-03-01"},
+        {
+            "where": "ootb_activity_timestamp >= '2026-05-01' and "
+            "ootb_activity_timestamp < '2026-01-01'"
+        },
+        {"split_by": ("ootb_activity_timestamp", [("2026-05-01", "2026-01-01")])},
+    ],
+    ids=["reversed", "empty", "contradictory-where", "reversed-range"],
+)
+def test_a_reversed_window_is_refused_before_anything_is_written(
+    past: Sandbox, tmp_path: Path, bounds: dict[str, object]
+) -> None:
+    path = tmp_path / "act"
+    options = {"split_by": SPLIT, **bounds}
+    with past.client() as client:
+        with pytest.raises(bs.DatasetError, match="nothing was written"):
+            bs.export_dataset("activity", COLUMNS, str(path), client=client, **options)  # type: ignore[arg-type]
+        assert not path.exists()
+        plan = bs.export_dataset(  # the corrected run on the same path is not blocked
+            "activity", COLUMNS, str(path), split_by=SPLIT, start="2026-01-01",
+            end="2026-03-01", client=client,
+        )  # fmt: skip
+    assert [w.key for w in plan.windows] == ["2026-01", "2026-02"]
+
+
+def test_another_querys_dataset_names_the_cli_flag_too(past: Sandbox, exported: str) -> None:
+    with past.client() as client, pytest.raises(bs.DatasetError) as info:
+        bs.export_dataset("activity", COLUMNS[:1], exported, split_by=SPLIT, client=client)
+    assert "overwrite=True (--overwrite on the command line)" in str(info.value)
+
+
+def test_read_dataset_on_a_manifest_without_a_finished_window_says_so(
+    past: Sandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "act"
+
+    class StopError(Exception):
+        pass
+
+    def stop(done: object) -> None:
+        raise StopError
+
+    with past.client() as client, pytest.raises(StopError):
+        bs.export_dataset(
+            "activity", COLUMNS, str(path), split_by=SPLIT, start="2026-01-01",
+            end="2026-03-01", client=client, on_window=stop,
+        )  # fmt: skip
+    manifest = json.loads((path / MANIFEST).read_text())
+    manifest["windows"] = {}  # as if killed before the first window landed
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(bs.DatasetError, match="manifest but no finished window") as info:
+        bs.read_dataset(str(path))
+    assert "no manifest" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--split-by", "ootb_activity_timestamp:month"], "--split-by"),
+        (["--start", "2026-01-01", "--end", "2026-02-01"], "--start and --end"),
+    ],
+)
+def test_cli_window_flags_without_dataset_are_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], named: str
+) -> None:
+    from bspandas.cli import main
+
+    out = tmp_path / "x.csv"
+    code = main(["export", "activity", *COLUMNS, "--sandbox", *flags, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{named} only apply with --dataset PATH" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
