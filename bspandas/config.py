@@ -126,7 +126,7 @@ def check_base_url(url: str) -> str:
         )
     if parts.scheme == "http" and host not in _LOOPBACK:
         raise ConfigurationError(
-            f"Refusing plain http:// to {host}: credentials and tokens would travel "
+            f"Refusing plain http:// to {_shown(host)}: credentials and tokens would travel "
             "unencrypted. Use https:// (plain http is allowed only for a local sandbox on "
             "127.0.0.1/localhost)."
         )

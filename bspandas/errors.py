@@ -227,7 +227,8 @@ class UnknownObjectError(QueryError):
     def __init__(self, obj: object, known: Iterable[str]) -> None:
         self.object = obj
         self.known = sorted(known)
-        super().__init__(f"Unknown object {obj!r}. Expected one of: {', '.join(self.known)}.")
+        shown = quote_input(obj) if isinstance(obj, str) else repr(obj)[:200]
+        super().__init__(f"Unknown object {shown}. Expected one of: {', '.join(self.known)}.")
 
 
 class UnknownMetricError(QueryError, LookupError):
@@ -239,14 +240,15 @@ class UnknownMetricError(QueryError, LookupError):
         self.slug = slug
         self.object = object
         self.suggestions = list(suggestions)
-        where = f" for object {object!r}" if object else ""
+        where = f" for object {quote_input(object)}" if object else ""
         did_you_mean = (
             f" Did you mean: {', '.join(self.suggestions)}?"
             if self.suggestions
             else " Search with bspandas.catalog.search(...)."
         )
         super().__init__(
-            f"Unknown metric {slug!r}{where}.{hint}{did_you_mean} Custom metrics must start with "
+            f"Unknown metric {quote_input(str(slug))}{where}.{hint}{did_you_mean} Custom metrics "
+            "must start with "
             "custom_<object>_ or derived_<object>_ (register them with "
             "bspandas.catalog.register)."
         )

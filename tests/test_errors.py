@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,25 @@ def test_errors_quote_at_most_about_200_characters_of_a_long_where(where: str) -
 def test_quote_input_keeps_short_text_whole() -> None:
     assert errors.quote_input("a == 1") == "'a == 1'"
     assert errors.quote_input("x" * 201, limit=200) == repr("x" * 200) + "… (201 characters)"
+
+
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        (lambda: bspandas.Query("account", ["x" * 10_000]), bspandas.UnknownMetricError),
+        (lambda: bspandas.Query("a" * 10_000, ["ootb_account_name"]), bspandas.UnknownObjectError),
+        (
+            lambda: bspandas.Query("account", ["ootb_account_name"], sort=["z" * 10_000]),
+            bspandas.UnknownMetricError,
+        ),
+        (
+            lambda: bspandas.Client("id", "s3cret-value-1", "http://" + "h" * 10_000, environ={}),
+            bspandas.ConfigurationError,
+        ),
+    ],
+    ids=["column", "object", "sort", "base-url"],
+)
+def test_errors_quoting_long_names_stay_short(build: Any, error: type) -> None:
+    with pytest.raises(error) as info:
+        build()
+    assert len(str(info.value)) < 700, len(str(info.value))
