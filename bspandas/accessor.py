@@ -31,7 +31,7 @@ from bspandas import reshape
 from bspandas._utils import renamed
 from bspandas.catalog import store
 from bspandas.client import Client
-from bspandas.errors import InvalidColumnsError
+from bspandas.errors import InvalidColumnsError, robust_repr
 from bspandas.schema import schema_for, validate_frame
 
 if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
@@ -48,6 +48,7 @@ class BackstoryAccessor:
         self._frame = frame
         self._object = object
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"<df.backstory accessor: {len(self._frame)} rows>"
 

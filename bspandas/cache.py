@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bspandas._utils import find_stacklevel
-from bspandas.errors import CacheWarning, ConfigurationError
+from bspandas.errors import CacheWarning, ConfigurationError, robust_repr
 
 __all__ = ["Cache", "as_cache", "default_cache_dir"]
 
@@ -86,6 +86,7 @@ class Cache:
         self.ttl = ttl
         self._clock = clock
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"Cache({str(self.directory)!r}, ttl={self.ttl:g})"
 
@@ -195,7 +196,24 @@ class Cache:
         return frame, meta
 
     def store(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
-        """Write ``frame`` atomically with JSON-safe ``meta``."""
+        """Write ``frame`` atomically with JSON-safe ``meta``.
+
+        A failure to write (a full disk, an entry that is a folder) never loses the answer
+        the caller holds: it becomes a :class:`CacheWarning` and nothing is cached.
+        """
+        try:
+            self._write(key, frame, meta)
+        except OSError as exc:
+            detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+            warnings.warn(
+                f"The answer was not cached: writing {self.path(key).name} in "
+                f"{str(self.directory)!r} failed ({type(exc).__name__}: {detail}). The frame "
+                "is returned; fix or remove that path (Cache.clear()) to cache again.",
+                CacheWarning,
+                stacklevel=3,
+            )
+
+    def _write(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         path = self.path(key)
         if not self._check_directory():
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)

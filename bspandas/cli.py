@@ -391,6 +391,10 @@ def _export_command(args: argparse.Namespace) -> int:
     """``export``: one file with ``-o``, or a partitioned dataset with ``--dataset``."""
     if args.dataset:
         return _export_dataset(args)
+    alone = [f for f, v in (("--split-by", args.split_by), ("--start", args.start),
+                            ("--end", args.end)) if v is not None]  # fmt: skip
+    if alone:
+        raise CommandError(f"{' and '.join(alone)} only apply with --dataset PATH")
     if not args.output:
         raise CommandError("give -o FILE (one file) or --dataset PATH (a partitioned dataset)")
     return _export(args)

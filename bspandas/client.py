@@ -59,6 +59,7 @@ from bspandas.errors import (
     TruncatedResponseError,
     redact,
     register_secret,
+    robust_repr,
 )
 from bspandas.pacer import Pacer
 
@@ -668,6 +669,7 @@ class _Redacted(str):
 
     __slots__ = ()
 
+    @robust_repr
     def __repr__(self) -> str:
         return "'***'"
 
@@ -713,6 +715,8 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        if isinstance(client_secret, str):  # frames that raise below show it as '***'
+            client_secret = _Redacted(client_secret)
         if isinstance(deadline, bool) or not (
             isinstance(deadline, int | float) and math.isfinite(deadline) and deadline > 0
         ):
@@ -778,6 +782,7 @@ class Client:
         """The base URL (it never holds credentials: those are refused)."""
         return self.base_url
 
+    @robust_repr
     def __repr__(self) -> str:
         return (
             f"Client(base_url={self.base_url!r}, client_id={self.client_id!r}, client_secret='***')"

@@ -37,6 +37,7 @@ from bspandas.errors import (
     InsecureConfigWarning,
     MissingCredentialsError,
     register_secret,
+    robust_repr,
 )
 
 __all__ = [
@@ -60,6 +61,7 @@ class Credentials:
     base_url: str
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
+    @robust_repr
     def __repr__(self) -> str:
         return (
             f"Credentials(client_id={self.client_id!r}, client_secret='***', "
@@ -125,7 +127,7 @@ def check_base_url(url: str) -> str:
         )
     if parts.scheme == "http" and host not in _LOOPBACK:
         raise ConfigurationError(
-            f"Refusing plain http:// to {host}: credentials and tokens would travel "
+            f"Refusing plain http:// to {_shown(host)}: credentials and tokens would travel "
             "unencrypted. Use https:// (plain http is allowed only for a local sandbox on "
             "127.0.0.1/localhost)."
         )

@@ -37,6 +37,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,6 +49,7 @@ import pyarrow.parquet as pq
 
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
+from bspandas.catalog.vocabulary import window as period_window
 from bspandas.client import Client, default_client
 from bspandas.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
 from bspandas.errors import (
@@ -56,6 +58,7 @@ from bspandas.errors import (
     TransportError,
     TruncatedResponseError,
     UnverifiedAnswerWarning,
+    robust_repr,
 )
 from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter
 from bspandas.query import Query, caller_variables
@@ -230,7 +233,10 @@ def _split(split_by: Any, obj: str) -> Split | None:
             raise QueryError(f"each explicit split_by range is (start, end), got {item!r}.")
         lo, hi = _utc(item[0], "range start"), _utc(item[1], "range end")
         if hi <= lo:
-            raise QueryError(f"the range {item!r} ends before it starts.")
+            raise DatasetError(
+                f"The split_by range {item!r} does not end after it starts: give (start, end) "
+                "with start first (end is excluded); nothing was written."
+            )
         ranges.append(Window(_range_key(lo, hi), lo, hi))
     ranges.sort(key=lambda w: w.start)
     for before, after in itertools.pairwise(ranges):
@@ -394,6 +400,7 @@ class DatasetPlan:
             }
         )
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"DatasetPlan({self.describe()})"
 
@@ -588,6 +595,11 @@ def export_dataset(
     variables = caller_variables() if where is not None else None
     query = Query(object, columns, where=where, filter=filter, variables=variables)
     split = _split(split_by, query.object)
+    if start is not None and end is not None and _utc(start, "start") >= _utc(end, "end"):
+        raise DatasetError(
+            f"start={str(start)!r} is not before end={str(end)!r}: no window fits. Give a "
+            "start before the end (end is excluded); nothing was written."
+        )
     fs, root = _fs(path, storage_options)
     shown = _public(path)
     signature = _signature(query, split, start, end)
@@ -596,7 +608,8 @@ def export_dataset(
         raise DatasetError(
             f"The dataset at {shown} was exported by a different query (its manifest records "
             f"{json.dumps(manifest.get('signature'), default=str)[:300]}). Pass "
-            "overwrite=True to replace it, or choose another path."
+            "overwrite=True (--overwrite on the command line) to replace it, or choose "
+            "another path."
         )
     chosen = client
     scanned = False
@@ -629,6 +642,12 @@ def export_dataset(
                 )
             lo = lo if lo is not None else first
             hi = hi if hi is not None else (None if last is None else last + pd.Timedelta(1, "ms"))
+        if lo is not None and hi is not None and lo >= hi:
+            raise DatasetError(
+                f"The range on {split.slug} (from where=/filter=, start=, end=) is empty: it "
+                f"starts at {lo.isoformat()} and ends at {hi.isoformat()}, excluded. Give a "
+                "start before the end; nothing was written."
+            )
         planned = [] if lo is None or hi is None else windows_for(split.unit, lo, hi)
     finished: dict[str, Any] = dict(manifest.get("windows", {})) if manifest else {}
     partition = "" if split is None else split.partition
@@ -717,6 +736,7 @@ def export_dataset(
             "file": relative,
             "query": window_query.payload(),
             "fetched_at": meta.get("fetched_at"),
+            "server_date": meta.get("server_date"),
             "start": None if target is None else target.start.isoformat(),
             "end": None if target is None else target.end.isoformat(),
         }
@@ -907,10 +927,13 @@ def table_to_frame(
     return frame
 
 
-def _expression(node: Node) -> pc.Expression | None:
-    """The part of a filter pyarrow can apply while reading (None: none of it)."""
+def _expression(node: Node, now: datetime | None = None) -> pc.Expression | None:
+    """The part of a filter pyarrow can apply while reading (None: none of it).
+
+    ``$within`` is pushed down only with ``now``, the instant the exact check uses too.
+    """
     if isinstance(node, AllOf):
-        parts = [e for e in (_expression(c) for c in node.children) if e is not None]
+        parts = [e for e in (_expression(c, now) for c in node.children) if e is not None]
         if not parts:
             return None
         result = parts[0]
@@ -918,7 +941,7 @@ def _expression(node: Node) -> pc.Expression | None:
             result = result & part
         return result
     if isinstance(node, AnyOf):
-        parts = [_expression(c) for c in node.children]
+        parts = [_expression(c, now) for c in node.children]
         if any(p is None for p in parts):
             return None
         result = parts[0]
@@ -936,6 +959,16 @@ def _expression(node: Node) -> pc.Expression | None:
     missing = target.is_null()
     terms: list[pc.Expression] = []
     for op, value in node.ops:
+        if op == "$within":
+            if kind != "timestamp" or now is None:
+                return None
+            low, high = period_window(value, now, mode="full")
+            stamp = pa.timestamp("ms", tz="UTC")
+            if low is not None:
+                terms.append(target >= pa.scalar(low, stamp))
+            if high is not None:
+                terms.append(target < pa.scalar(high, stamp))
+            continue
         if op in ("$in", "$nin"):
             if kind == "timestamp":
                 return None
@@ -972,6 +1005,31 @@ def _window_matches(
     return not (hi is not None and pd.Timestamp(start) >= hi)
 
 
+def _relative(node: Node) -> list[Condition]:
+    """The conditions of a filter whose meaning depends on "now" (relative periods)."""
+    return [c for c in node.attributes() if any(op == "$within" for op, _ in c.ops)]
+
+
+def _server_date(
+    fs: Any, files: Sequence[tuple[str, Mapping[str, Any]]], shown: str, relative: list[Condition]
+) -> datetime:
+    """The server's instant of the export (the newest window's), for relative periods."""
+    stamps = []
+    for file, record in files:
+        stamp = record.get("server_date") or file_meta(fs, file).get("server_date")
+        if stamp:
+            stamps.append(datetime.fromisoformat(str(stamp)))
+    if not stamps:
+        names = ", ".join(sorted({str(c) for c in relative}))
+        raise DatasetError(
+            f"where= uses a relative period ({names}), but the dataset at {shown} records no "
+            "server date to judge it at (it was exported before bspandas recorded one). This "
+            "machine's clock would give another answer than the API: use explicit dates "
+            "(e.g. ootb_activity_timestamp >= '2026-01-01'), or export the dataset again."
+        )
+    return max(stamps)
+
+
 def read_dataset(
     path: str,
     columns: Sequence[str] | None = None,
@@ -995,6 +1053,12 @@ def read_dataset(
     shown = _public(path)
     manifest = _read_manifest(fs, root)
     files = _files(fs, root, manifest)
+    if not files and manifest is not None:
+        raise DatasetError(
+            f"The dataset at {shown} has a manifest but no finished window yet: its export "
+            "was interrupted before the first window landed. Run the same export_dataset(...) "
+            "again to resume it, or pass overwrite=True (--overwrite) to start afresh."
+        )
     if not files:
         raise DatasetError(
             f"No dataset at {shown}: no manifest and no Parquet file. Write one with "
@@ -1023,7 +1087,9 @@ def read_dataset(
     read_columns = list(
         dict.fromkeys([*wanted, *(c.name for c in node.attributes())] if node else wanted)
     )
-    expression = None if node is None else _expression(node)
+    relative = [] if node is None else _relative(node)
+    now = _server_date(fs, files, shown, relative) if relative else None
+    expression = None if node is None else _expression(node, now)
     split_slug = (meta.get("window") or {}).get("slug")
     lo, hi = _bounds(node, split_slug) if split_slug else (None, None)
     tables = []
@@ -1043,7 +1109,7 @@ def read_dataset(
             table = pq.read_schema(handle).empty_table().select(read_columns)
     frame = table_to_frame(table, outputs, dtype_backend)
     if node is not None:
-        mask = node.evaluate(frame).fillna(False).astype(bool)
+        mask = node.evaluate(frame, now=now).fillna(False).astype(bool)
         frame = frame.loc[mask.to_numpy(), wanted].reset_index(drop=True)
     frame = frame[wanted]
     base = (manifest or {}).get("signature", {}).get("payload") or meta.get("payload")
@@ -1052,6 +1118,7 @@ def read_dataset(
         "payload": base,
         "host": meta.get("host"),
         "fetched_at": min(fetched) if fetched else meta.get("fetched_at"),
+        "server_date": meta.get("server_date") if now is None else now.isoformat(),
         "rows": len(frame),
         "catalog_version": meta.get("catalog_version"),
         "dtype_backend": dtype_backend,

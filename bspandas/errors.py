@@ -56,9 +56,11 @@ True
 from __future__ import annotations
 
 import difflib
+import functools
+import html
 import re
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,7 +107,14 @@ __all__ = [
 
 # Secrets registered by live clients; redact() removes them from any text.
 _SECRETS: set[str] = set()
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# A bearer token is token68 text (RFC 6750) that looks like one: at least 8 characters with
+# a digit, or an inner "." "~" "+" "/" (a JWT), or 20 and more. This keeps ordinary wording
+# ("no usable bearer token came back") intact; registered secrets go by exact value anyway.
+_TOKEN68 = r"[A-Za-z0-9._~+/-]"
+_BEARER = re.compile(
+    rf"(?i)(bearer\s+)(?={_TOKEN68}*(?:[0-9]|[.~+/][A-Za-z0-9])|{_TOKEN68}{{20}})"
+    rf"(?={_TOKEN68}{{8}}){_TOKEN68}+=*"
+)
 _SECRET_FIELDS = re.compile(r'(?i)("?(?:client_secret|access_token|token)"?\s*[=:]\s*"?)[^"&\s,}]+')
 
 
@@ -142,6 +151,40 @@ def _short(body: str | bytes | None, limit: int = 300) -> str:
         body = body.decode("utf-8", errors="replace")
     body = redact(" ".join(body.split()))
     return body if len(body) <= limit else body[: limit - 1] + "…"
+
+
+def quote_input(text: str, limit: int = 200) -> str:
+    """``repr(text)``, cut to ``limit`` characters with its length when longer, so that an
+    error quoting what the user typed stays readable.
+
+    >>> quote_input("a" * 300, limit=5)
+    "'aaaaa'… (300 characters)"
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+_R = TypeVar("_R")
+
+
+def robust_repr(method: Callable[[_R], str]) -> Callable[[_R], str]:
+    """Make a ``__repr__`` / ``_repr_html_`` safe on a half-initialised object.
+
+    When ``__init__`` raises, ``traceback.TracebackException(..., capture_locals=True)``
+    still calls ``repr(self)`` on the frame's ``self``; a repr that reads an attribute
+    never set would crash the traceback itself. This shows the class name instead.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: _R) -> str:
+        try:
+            return method(self)
+        except Exception:  # a repr must never raise
+            text = f"<{type(self).__name__} (not fully initialised)>"
+            return html.escape(text) if method.__name__ == "_repr_html_" else text
+
+    return wrapper
 
 
 class BackstoryError(Exception):
@@ -197,7 +240,8 @@ class UnknownObjectError(QueryError):
         self.known = sorted(known)
         close = _close_object(obj, self.known)
         hint = f" Did you mean {close!r}?" if close else ""
-        super().__init__(f"Unknown object {obj!r}.{hint} Expected one of: {', '.join(self.known)}.")
+        shown = quote_input(obj) if isinstance(obj, str) else repr(obj)[:200]
+        super().__init__(f"Unknown object {shown}.{hint} Expected one of: {', '.join(self.known)}.")
 
 
 def _close_object(obj: object, known: Sequence[str]) -> str | None:
@@ -221,7 +265,7 @@ class UnknownMetricError(QueryError, LookupError):
         self.slug = slug
         self.object = object
         self.suggestions = list(suggestions)
-        where = f" for object {object!r}" if object else ""
+        where = f" for object {quote_input(object)}" if object else ""
         did_you_mean = (
             f" Did you mean: {', '.join(self.suggestions)}?"
             if self.suggestions
@@ -233,7 +277,9 @@ class UnknownMetricError(QueryError, LookupError):
             else " Custom metrics must start with custom_<object>_ or derived_<object>_ "
             "(register them with bspandas.catalog.register)."
         )
-        super().__init__(f"Unknown metric {slug!r}{where}.{hint}{did_you_mean}{custom}")
+        super().__init__(
+            f"Unknown metric {quote_input(str(slug))}{where}.{hint}{did_you_mean}{custom}"
+        )
 
     def __str__(self) -> str:  # LookupError would quote the message like KeyError
         return str(self.args[0])

@@ -44,6 +44,7 @@ from bspandas.errors import (
     PossibleTypoWarning,
     QueryError,
     VariationAdjustedWarning,
+    quote_input,
 )
 
 __all__ = [
@@ -1054,8 +1055,8 @@ class _WhereParser:
 
     def fail(self, node: ast.AST, message: str) -> InvalidFilterError:
         segment = (ast.get_source_segment(self.source, node) or "").replace(_LOCAL, "@")
-        where = f" (at {segment!r})" if segment and segment != self.text.strip() else ""
-        return InvalidFilterError(f"{message} in where={self.text!r}{where}.")
+        where = f" (at {quote_input(segment)})" if segment and segment != self.text.strip() else ""
+        return InvalidFilterError(f"{message} in where={quote_input(self.text)}{where}.")
 
     @property
     def source(self) -> str:
@@ -1070,7 +1071,7 @@ class _WhereParser:
         except (SyntaxError, tokenize.TokenError, ValueError) as exc:
             reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
             raise InvalidFilterError(
-                f"where={self.text!r} is not a valid expression: {reason}."
+                f"where={quote_input(self.text)} is not a valid expression: {reason}."
             ) from None
         except (MemoryError, RecursionError):  # Python's parser gives up on deep nesting
             raise _too_deep("where= string") from None

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 
 from bspandas._utils import find_stacklevel
-from bspandas.errors import PacingWarning, RateLimitError
+from bspandas.errors import PacingWarning, RateLimitError, robust_repr
 
 __all__ = ["Pacer"]
 
@@ -60,6 +60,7 @@ class Pacer:
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"Pacer(budget={self.budget}, window={self.window:g}s, used={self.used()})"
 

@@ -451,11 +451,8 @@ def _labels(head: bytes) -> list[str]:
             f"{head[exc.start : exc.start + 8]!r}); the Query API sends UTF-8 CSV. Read again; "
             "if it persists, a proxy may be rewriting the answer."
         ) from None
-    if not text.strip():
-        raise ResponseError(
-            "The answer's first line is empty: it has no header naming its columns. Read "
-            "again; report it with the payload (dry_run=True shows it) if it persists."
-        )
+    if not text.strip():  # the server dropped every requested column (match_header says so)
+        return []
     try:
         rows = list(csv.reader([text], strict=True))
     except csv.Error as exc:
@@ -769,6 +766,14 @@ def _cut(feed: _Feed) -> str:
 
 def _header(body: Iterable[bytes], columns: Sequence[Column]) -> tuple[HeaderPlan, _Feed]:
     labels, feed = _split_header(body)
+    if not labels:  # an empty header line: every requested column was dropped, no row follows
+        while piece := feed.read(1 << 16):
+            if piece.strip():
+                raise ResponseError(
+                    "The answer's first line is empty but rows follow: it has no header "
+                    "naming their columns. Read again; report it with the payload "
+                    "(dry_run=True shows it) if it persists."
+                )
     return match_header(labels, columns), feed
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from bspandas.catalog import store, vocabulary
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
-from bspandas.errors import InvalidColumnsError, InvalidFilterError, QueryError
+from bspandas.errors import InvalidColumnsError, InvalidFilterError, QueryError, robust_repr
 from bspandas.filters import AllOf, AnyOf, Condition, Node, bare_column, parse_filter, simplify
 
 __all__ = ["Query", "caller_variables"]
@@ -262,10 +262,12 @@ class Query:
         """The payload as JSON text."""
         return json.dumps(self.payload(), indent=indent)
 
+    @robust_repr
     def __repr__(self) -> str:
         where = f", where={str(self.filter)!r}" if self.filter is not None else ""
         return f"Query({self.object!r}, {len(self.columns)} columns{where})\n{self.to_json()}"
 
+    @robust_repr
     def _repr_html_(self) -> str:
         notes = ""
         if self.local_filter is not None:

@@ -181,3 +181,34 @@ def test_clear_and_as_cache(tmp_path: Path) -> None:
     assert as_cache(cache) is cache
     with pytest.raises(TypeError):
         as_cache(3)  # type: ignore[arg-type]
+
+
+def test_an_entry_that_is_a_folder_never_loses_the_read(tmp_path: Path) -> None:
+    import warnings
+
+    import bspandas as bs
+    from bspandas.sandbox import serve
+
+    columns = ["ootb_account_crm_id", "ootb_account_name"]
+    with serve(seed=7, accounts=20) as sb, sb.client() as client:
+        fresh = bs.read_query("account", columns, client=client)
+        bs.read_query("account", columns, client=client, cache=tmp_path)
+        (entry,) = tmp_path.glob("bspandas-*.parquet")
+        entry.unlink()
+        entry.mkdir()  # a botched sync left a folder where the entry was
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = bs.read_query("account", columns, client=client, cache=tmp_path)
+    pd.testing.assert_frame_equal(again, fresh)
+    texts = [str(w.message) for w in caught if issubclass(w.category, CacheWarning)]
+    assert any("dropped" in t for t in texts)
+    assert any("not cached" in t and entry.name in t for t in texts)
+    assert entry.is_dir()  # left as found: bspandas never deletes a folder
+
+
+def test_store_turns_a_write_failure_into_a_warning(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    cache.path("k").mkdir()
+    with pytest.warns(CacheWarning, match=r"not cached: .*IsADirectoryError"):
+        cache.store("k", frame(), {})
+    assert [p.name for p in tmp_path.iterdir()] == [cache.path("k").name]  # no temp file left

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Any
 
 import pytest
 
@@ -62,6 +63,30 @@ def test_redact_scrubs_registered_secrets_tokens_and_fields() -> None:
     assert "zzz" not in text
 
 
+@pytest.mark.parametrize(
+    "wording",
+    [
+        "so no usable bearer token came back",
+        "Send it as a Bearer token in the Authorization header.",
+        "bearer authentication. failed",
+        "the bearer tokens expired",
+    ],
+)
+def test_redact_keeps_ordinary_wording_about_bearer_tokens(wording: str) -> None:
+    assert errors.redact(wording) == wording
+    assert wording in str(errors.AuthenticationError(wording, status=401))
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl", "tok-01-abcdefgh", "dG9rZW4xMjM0NTY3OA==", "a" * 24],
+)
+def test_redact_still_scrubs_token_like_bearer_values(token: str) -> None:
+    assert (
+        errors.redact(f"Authorization: Bearer {token}; next") == "Authorization: Bearer ***; next"
+    )
+
+
 def test_messages_are_redacted_at_construction() -> None:
     errors.register_secret("hunter2-secret")
     exc = errors.AuthenticationError("refused hunter2-secret", status=401, body="hunter2-secret")
@@ -78,3 +103,48 @@ def test_missing_credentials_lists_every_place() -> None:
 @pytest.mark.parametrize("name", ["BackstoryError", "BackstoryWarning", "SchemaValidationError"])
 def test_exported(name: str) -> None:
     assert getattr(bspandas, name) is getattr(errors, name)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "(" * 5000 + "ootb_churn_risk_score > 1" + ")" * 5000,  # too deep for Python's parser
+        "ootb_churn_risk_score > 1 and " + "ootb_churn_risk_score > 2 and " * 400 + "nope(",
+        "ootb_churn_risk_score > 1 and no_such_thing(" + "'x', " * 2000 + ")",  # unsupported
+    ],
+    ids=["nested", "syntax", "unsupported"],
+)
+def test_errors_quote_at_most_about_200_characters_of_a_long_where(where: str) -> None:
+    with pytest.raises(bspandas.InvalidFilterError) as info:
+        bspandas.Query("account", ["ootb_account_crm_id"], where=where)
+    message = str(info.value)
+    assert len(message) < 800, len(message)
+    assert f"({len(where):,} characters)" in message
+    assert where[:150] in message  # the start of what was typed is still shown
+
+
+def test_quote_input_keeps_short_text_whole() -> None:
+    assert errors.quote_input("a == 1") == "'a == 1'"
+    assert errors.quote_input("x" * 201, limit=200) == repr("x" * 200) + "… (201 characters)"
+
+
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        (lambda: bspandas.Query("account", ["x" * 10_000]), bspandas.UnknownMetricError),
+        (lambda: bspandas.Query("a" * 10_000, ["ootb_account_name"]), bspandas.UnknownObjectError),
+        (
+            lambda: bspandas.Query("account", ["ootb_account_name"], sort=["z" * 10_000]),
+            bspandas.UnknownMetricError,
+        ),
+        (
+            lambda: bspandas.Client("id", "s3cret-value-1", "http://" + "h" * 10_000, environ={}),
+            bspandas.ConfigurationError,
+        ),
+    ],
+    ids=["column", "object", "sort", "base-url"],
+)
+def test_errors_quoting_long_names_stay_short(build: Any, error: type) -> None:
+    with pytest.raises(error) as info:
+        build()
+    assert len(str(info.value)) < 700, len(str(info.value))

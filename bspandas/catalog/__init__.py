@@ -25,6 +25,7 @@ from bspandas.catalog.probe import probe
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve
 from bspandas.catalog.search import metrics_frame, search_frame
 from bspandas.catalog.store import clear_custom, lookup, register, register_file, version
+from bspandas.errors import robust_repr
 
 __all__ = [
     "OBJECTS",
@@ -106,6 +107,7 @@ class MetricInfo(dict[str, Any]):
             ]
         return "\n".join(lines)
 
+    @robust_repr
     def _repr_html_(self) -> str:
         rows = []
         for key, value in self.items():

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from bspandas.catalog import vocabulary as _periods
+from bspandas.errors import robust_repr
 
 __all__ = ["EVIDENCE", "KINDS", "OBJECTS", "TYPES", "Metric", "Part"]
 
@@ -109,6 +110,7 @@ class Metric:
     #: (not money, or a currency nobody recorded).
     currency: str | None = None
 
+    @robust_repr
     def __repr__(self) -> str:
         extra = f" {self.range[0]}-{self.range[1]}" if self.range else ""
         periods = f", periods={list(self.periods)}" if self.periods else ""
@@ -139,6 +141,7 @@ class Metric:
             return [f"{base} ({p.tag})" for p in self.parts]
         return [base]
 
+    @robust_repr
     def _repr_html_(self) -> str:
         from bspandas.catalog import describe
 

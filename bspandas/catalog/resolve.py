@@ -32,6 +32,7 @@ from bspandas.errors import (
     UnknownMetricError,
     UnregisteredMetricWarning,
     VariationAdjustedWarning,
+    robust_repr,
 )
 
 __all__ = ["Column", "Output", "parse_name", "resolve", "resolve_one"]
@@ -56,6 +57,7 @@ class Column:
     metric: Metric
     period: str | None = None
 
+    @robust_repr
     def __repr__(self) -> str:
         return f"Column({self.metric.object}.{self.name})"
 

@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from bspandas._utils import find_stacklevel
-from bspandas.errors import InsecureConfigWarning
+from bspandas.errors import InsecureConfigWarning, robust_repr
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults
 from bspandas.sandbox.metrics import MetricEngine
@@ -257,6 +257,7 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @robust_repr
     def __repr__(self) -> str:
         state = "serving " + self.base_url if self.running else "stopped"
         return f"<Sandbox {state} {self.tenant!r}>"

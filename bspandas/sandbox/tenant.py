@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bspandas.catalog import store as _catalog
+from bspandas.errors import robust_repr
 from bspandas.reshape import DEFAULT_STAGE_PROBABILITY
 
 __all__ = [
@@ -429,6 +430,7 @@ class Tenant:
         self.as_of_s = int(self.as_of.timestamp())
         self._cache = _Cache()
 
+    @robust_repr
     def __repr__(self) -> str:
         o = self.options
         return (
