@@ -52,6 +52,7 @@ __all__ = [
     "AnyOf",
     "Condition",
     "Node",
+    "conjuncts",
     "parse_filter",
     "parse_where",
 ]
@@ -322,6 +323,24 @@ class AnyOf:
 
 
 Node = Condition | AllOf | AnyOf
+
+
+def conjuncts(node: Node | None) -> list[Condition]:
+    """The conditions every row satisfying ``node`` satisfies: ``node`` itself, or the
+    conditions of its top-level ``$and`` chain (never those inside an ``$or``).
+
+    >>> str(conjuncts(parse_where("a == 1 and (b == 2 or c == 3)", "account"))[0])
+    'a == 1'
+    """
+    found: list[Condition] = []
+    stack: list[Node] = [] if node is None else [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Condition):
+            found.append(current)
+        elif isinstance(current, AllOf):
+            stack.extend(reversed(current.children))
+    return found
 
 
 def _wrap(node: Node, parent: type) -> str:

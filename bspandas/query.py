@@ -20,7 +20,16 @@ from typing import Any, Literal
 from bspandas.catalog import store, vocabulary
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
 from bspandas.errors import InvalidColumnsError, InvalidFilterError, QueryError, robust_repr
-from bspandas.filters import AllOf, AnyOf, Condition, Node, bare_column, parse_filter, simplify
+from bspandas.filters import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Node,
+    bare_column,
+    conjuncts,
+    parse_filter,
+    simplify,
+)
 
 __all__ = ["Query", "caller_variables"]
 
@@ -76,7 +85,7 @@ def _refuse_fiscal_locally(local: Node, server: Node | None) -> None:
     server, which knows the tenant's fiscal calendar: when such a condition would be applied
     on the client (it shares an ``or`` with a filter the server ignores, or is a second
     leaf on one attribute), refuse the query instead of returning calendar-year rows."""
-    applied = set() if server is None else {id(c) for c in server.attributes()}
+    applied = {id(c) for c in conjuncts(server)}
     for condition in local.attributes():
         if id(condition) in applied:
             continue

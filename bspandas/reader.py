@@ -45,7 +45,7 @@ from bspandas.errors import (
     UnverifiedAnswerWarning,
     ValidationWarning,
 )
-from bspandas.filters import Node
+from bspandas.filters import Node, conjuncts
 from bspandas.parse import Answer, HeaderPlan, iter_answer, read_answer
 from bspandas.query import Query, caller_variables
 from bspandas.schema import schema_for, validate_frame
@@ -319,7 +319,9 @@ class _Reader:
         if query.local_filter is not None:
             # what the server applied is not judged again (it knows its fiscal calendar);
             # an ignored part of it is check_ignored's business
-            applied = [] if query.server_filter is None else query.server_filter.attributes()
+            # only what holds on every row: a condition inside an $or the server applied may
+            # be false on a row that another branch let through
+            applied = conjuncts(query.server_filter)
             mask = query.local_filter.evaluate(
                 frame, now=self.server_now, trusted=frozenset(map(id, applied))
             )

@@ -294,3 +294,23 @@ def test_bare_windowed_slug_keeps_the_fields_default_window(
             "account", ["ootb_account_crm_id"], sort="ootb_account_upcoming_meetings_standard"
         )
     assert upcoming.payload()["sort"][0]["attribute"]["variation_id"].endswith("_next_7_days")
+
+
+def test_a_second_leaf_inside_an_or_is_applied_to_every_row(
+    sandbox: Sandbox, client: Client
+) -> None:
+    # found by the where/DataFrame.query property test: the server gets "name == a or
+    # stage == x" (one leaf per attribute); the stage leaf is then true only on the rows the
+    # stage branch let through, so the local pass must judge it, not trust it
+    accounts = sandbox.tenant.accounts
+    name = str(accounts["name"].iloc[0])
+    where = (
+        "ootb_account_name == @name or "
+        "(ootb_account_industry == 'Retail' and ootb_account_industry == 'Media')"
+    )
+    frame = bs.read_query(
+        "account", ["ootb_account_crm_id"], where=where, local_dict={"name": name}, client=client
+    )
+    expected = accounts.loc[accounts["name"] == name, "crm_id"].astype(str)
+    assert sorted(frame["ootb_account_crm_id"].astype(str)) == sorted(expected)
+    assert len(expected) >= 1
