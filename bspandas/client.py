@@ -245,21 +245,8 @@ class _WatchedHTTPConnection(HTTPConnection):
             _shutdown(self)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    _bspandas_deadline: _Deadline | None = None
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        deadline = getattr(_current, "deadline", None)
-        self._bspandas_deadline = deadline
-        if deadline is not None:
-            deadline.watch(self)
-        super().request(*args, **kwargs)
-
-    def connect(self) -> None:
-        super().connect()
-        deadline = self._bspandas_deadline
-        if deadline is not None and deadline.fired:
-            _shutdown(self)
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The same watch over TLS."""
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

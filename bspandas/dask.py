@@ -32,16 +32,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from bspandas import reshape
 from bspandas.accessor import BackstoryAccessor
 from bspandas.dataset import (
-    _files,
-    _fs,
-    _public,
-    _read_manifest,
+    dataset_files,
     file_meta,
     outputs_for,
     table_to_frame,
 )
 from bspandas.dtypes import Backend
-from bspandas.errors import DatasetError, QueryError
+from bspandas.errors import QueryError
 
 __all__ = ["DaskBackstoryAccessor", "read_dataset"]
 
@@ -73,14 +70,7 @@ def read_dataset(
 ) -> Any:
     """A Dask DataFrame of the dataset at ``path``: one partition per window, the
     ``read_query`` dtypes as meta (whose ``attrs["backstory"]`` holds the provenance)."""
-    fs, root = _fs(path, storage_options)
-    shown = _public(path)
-    files = _files(fs, root, _read_manifest(fs, root))
-    if not files:
-        raise DatasetError(
-            f"No dataset at {shown}: no manifest and no Parquet file. Write one with "
-            "bspandas.export_dataset(...)."
-        )
+    fs, _, shown, _, files = dataset_files(path, storage_options)
     meta = file_meta(fs, files[0][0])
     outputs = outputs_for(meta)
     names = [o.name for o in outputs]

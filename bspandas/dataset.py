@@ -1030,6 +1030,29 @@ def _server_date(
     return max(stamps)
 
 
+def dataset_files(
+    path: str, storage_options: Mapping[str, Any] | None
+) -> tuple[Any, str, str, dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
+    """The filesystem, root, printable path, manifest and finished files of a dataset;
+    a :class:`bspandas.DatasetError` that says why when there is nothing to read."""
+    fs, root = _fs(path, storage_options)
+    shown = _public(path)
+    manifest = _read_manifest(fs, root)
+    files = _files(fs, root, manifest)
+    if not files and manifest is not None:
+        raise DatasetError(
+            f"The dataset at {shown} has a manifest but no finished window yet: its export "
+            "was interrupted before the first window landed. Run the same export_dataset(...) "
+            "again to resume it, or pass overwrite=True (--overwrite) to start afresh."
+        )
+    if not files:
+        raise DatasetError(
+            f"No dataset at {shown}: no manifest and no Parquet file. Write one with "
+            "bspandas.export_dataset(...)."
+        )
+    return fs, root, shown, manifest, files
+
+
 def read_dataset(
     path: str,
     columns: Sequence[str] | None = None,
@@ -1049,21 +1072,7 @@ def read_dataset(
         raise QueryError(
             f"dtype_backend must be 'numpy_nullable' or 'pyarrow', got {dtype_backend!r}."
         )
-    fs, root = _fs(path, storage_options)
-    shown = _public(path)
-    manifest = _read_manifest(fs, root)
-    files = _files(fs, root, manifest)
-    if not files and manifest is not None:
-        raise DatasetError(
-            f"The dataset at {shown} has a manifest but no finished window yet: its export "
-            "was interrupted before the first window landed. Run the same export_dataset(...) "
-            "again to resume it, or pass overwrite=True (--overwrite) to start afresh."
-        )
-    if not files:
-        raise DatasetError(
-            f"No dataset at {shown}: no manifest and no Parquet file. Write one with "
-            "bspandas.export_dataset(...)."
-        )
+    fs, _, shown, manifest, files = dataset_files(path, storage_options)
     meta = file_meta(fs, files[0][0])
     outputs = outputs_for(meta)
     obj = str(meta["payload"]["object"])
