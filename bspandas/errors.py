@@ -240,14 +240,19 @@ class UnknownMetricError(QueryError, LookupError):
 
 
 class InvalidVariationError(QueryError):
-    """A period the metric does not allow (or a windowed metric asked without a period)."""
+    """A period the metric does not allow (or a windowed metric asked without a period).
+    ``allowed`` holds the metric's own periods in the catalog's order of windows
+    (``last_7_days``, ``last_14_days``, ``last_30_days``, ... as ``catalog.periods`` gives
+    them), whatever order they were passed in."""
 
     def __init__(
         self, slug: str, period: str | None, allowed: Sequence[str], reason: str = ""
     ) -> None:
+        from bspandas.catalog.vocabulary import canonical_order  # the catalog imports errors
+
         self.slug = slug
         self.period = period
-        self.allowed = list(allowed)
+        self.allowed = canonical_order(list(dict.fromkeys(allowed)))
         what = (
             f"{slug!r} has no period {period!r}"
             if period is not None
