@@ -39,7 +39,7 @@ everything the library raises on purpose and
     ├── VariationAdjustedWarning           a period was translated to the metric's own form
     ├── HeaderMismatchWarning              a known label differs from the one received
     ├── UnverifiedAnswerWarning            a chunked read ended without its terminating chunk
-    ├── OrphanRowsWarning                  a join found opportunities without their account
+    ├── OrphanRowsWarning                  a join lost rows its how= promised to keep
     ├── MissingRowsWarning                 fetch: the server no longer returns some rows
     ├── PacingWarning                      the hourly budget made a read wait
     ├── CacheWarning                       a cached answer was unusable; it is fetched again
@@ -286,14 +286,19 @@ class UnknownMetricError(QueryError, LookupError):
 
 
 class InvalidVariationError(QueryError):
-    """A period the metric does not allow (or a windowed metric asked without a period)."""
+    """A period the metric does not allow (or a windowed metric asked without a period).
+    ``allowed`` holds the metric's own periods in the catalog's order of windows
+    (``last_7_days``, ``last_14_days``, ``last_30_days``, ... as ``catalog.periods`` gives
+    them), whatever order they were passed in."""
 
     def __init__(
         self, slug: str, period: str | None, allowed: Sequence[str], reason: str = ""
     ) -> None:
+        from bspandas.catalog.vocabulary import canonical_order  # the catalog imports errors
+
         self.slug = slug
         self.period = period
-        self.allowed = list(allowed)
+        self.allowed = canonical_order(list(dict.fromkeys(allowed)))
         what = (
             f"{slug!r} has no period {period!r}"
             if period is not None
@@ -479,12 +484,19 @@ class MissingRowsWarning(BackstoryWarning):
 
 
 class OrphanRowsWarning(BackstoryWarning):
-    """A join of accounts and opportunities (``join_opportunities``, ``join_account``)
-    found opportunities whose account is not in the account frame (or that have no account
-    id). It says how many and what the join did with them: left out, or kept with empty
-    account columns. It fires on every such join today, including the common case of an
-    account frame that is a subset of the tenant; ``orphans="ignore"`` silences it, and
-    ``attrs["backstory"]["join"]["orphans"]`` always holds the count."""
+    """A join of accounts and opportunities lost rows that its ``how`` promised to keep, or
+    invented rows that are in neither frame.
+
+    Opportunities whose account is not in the account frame ("orphans") are normal: an
+    account frame is usually a subset of the tenant. What happens to them is what ``how``
+    says (``join_opportunities``: ``"left"``/``"inner"`` leave them out, ``"right"``/
+    ``"outer"`` keep them with empty account columns; ``join_account``: the mirror image), so
+    they are counted in ``attrs["backstory"]["join"]["orphans"]`` but not warned about.
+    It fires when ``how="right"`` or ``"outer"`` promises every opportunity a place but a
+    roll-up (``aggregate=``) has to leave out opportunities without an account id, since
+    they have no account row to roll up into. Invented rows (an account key repeated in the
+    account frame would multiply its opportunities) raise ``SchemaValidationError`` instead.
+    ``orphans="ignore"`` silences the warning."""
 
 
 class PacingWarning(BackstoryWarning):

@@ -731,7 +731,7 @@ def _check_operand(op: str, raw: Any, part: Part, metric: Metric, name: str) -> 
             period = raw["$ref"].removeprefix("time_ranges.")
         pid = vocabulary.normalize(period) if isinstance(period, str) else None
         if pid not in _WITHIN_REFS:
-            known = ", ".join(p for p in _WITHIN_REFS)
+            known = ", ".join(vocabulary.canonical_order(list(_WITHIN_REFS)))
             raise InvalidFilterError(
                 f"$within on {name} takes a period ({known}), got {_show(raw)}."
             )

@@ -112,9 +112,6 @@ _WON_SLUG = "ootb_opportunity_is_won"
 _PROBABILITY_SLUG = "ootb_stage_probability"
 _TEMP_KEY = "__bspandas_join_key__"
 _PERIOD_IDS = frozenset(p.id for p in _periods.PERIODS)
-_INSTEAD = {True: "how='left' drops them.", False: "how='outer' keeps them."}
-
-
 # -- column names and objects ---------------------------------------------------------------
 
 
@@ -1001,23 +998,18 @@ def _positions(keys: pd.Series, targets: pd.Series) -> npt.NDArray[np.intp]:
     return lookup[mine]  # -1 (missing) reads the last entry, which no code reaches
 
 
-def _report_orphans(
-    orphans: int,
-    missing: int,
-    total: int,
-    key: JoinKey,
-    kept: bool,
-    instead: str,
-    policy: OrphanPolicy,
+def _report_lost(
+    missing: int, total: int, key: JoinKey, how: JoinHow, policy: OrphanPolicy
 ) -> None:
-    if orphans == 0 or policy == "ignore":
+    """Warn when a roll-up could not keep opportunities that ``how`` promised to keep."""
+    if missing == 0 or policy == "ignore" or how not in ("right", "outer"):
         return
-    without = f" ({missing} of them have no {key.opportunity_column})" if missing else ""
-    fate = "kept with empty account columns" if kept else "left out"
     warnings.warn(
-        f"{orphans} of {total} opportunities have no account in the account frame{without} "
-        f"(matching {key.opportunity_column} to {key.account_column}); they were {fate}. "
-        f"{instead} Pass orphans='ignore' to silence this.",
+        f"{missing} of {total} opportunities have no {key.opportunity_column}, so the roll-up "
+        f"has no account row to put them in: how={how!r} keeps every opportunity, but these "
+        f"were left out of the result. Fill in their {key.opportunity_column}, or join without "
+        "aggregate= to keep them as rows with empty account columns. "
+        "Pass orphans='ignore' to silence this.",
         OrphanRowsWarning,
         stacklevel=find_stacklevel(),
     )
@@ -1047,7 +1039,10 @@ def join_opportunities(
     in the frame (orphans) are left out. ``"inner"`` keeps the matched pairs only (exactly
     one row per matched opportunity); ``"right"`` and ``"outer"`` also keep orphans. For
     one row per account use ``aggregate=True``.
-    Orphans are always counted and reported with a :class:`bspandas.OrphanRowsWarning`
+    Orphans are always counted in ``attrs["backstory"]["join"]["orphans"]``; they are what
+    ``how`` says they are, so they are not warned about. A roll-up cannot keep opportunities
+    without an account id (they have no account row), so ``how="right"`` / ``"outer"`` with
+    ``aggregate`` warns with :class:`bspandas.OrphanRowsWarning` when there are any
     (``orphans="ignore"`` silences it). Duplicated account keys raise
     :class:`bspandas.SchemaValidationError` listing them. Same-named columns get
     ``_account`` / ``_opportunity`` suffixes. ``aggregate=True`` rolls the opportunities up
@@ -1089,8 +1084,7 @@ def join_opportunities(
         )
         out, matched = _join_rollup(accounts, rolled, sizes, key, how, spec is None)
         orphan_count = total - matched
-        kept = how in ("right", "outer")
-        _report_orphans(orphan_count, missing, total, key, kept, _INSTEAD[kept], orphans)
+        _report_lost(missing, total, key, how, orphans)
         info |= {"orphans": orphan_count, "aggregate": True if spec is None else list(spec)}
         extra: dict[str, Json] = {"join": info}
         recorded = _attrs(rolled).get("money")
@@ -1111,10 +1105,7 @@ def join_opportunities(
         ("_account", "_opportunity"),
         opportunities_right=True,
     )
-    orphan_count = total - matched
-    kept = how in ("right", "outer")
-    _report_orphans(orphan_count, missing, total, key, kept, _INSTEAD[kept], orphans)
-    info["orphans"] = orphan_count
+    info["orphans"] = total - matched
     return _with_provenance(merged, _attrs(opportunities), "opportunity", join=info)
 
 
@@ -1130,8 +1121,9 @@ def join_account(
 
     ``how="left"`` keeps every opportunity (orphans get empty account columns); ``"inner"``
     and ``"right"`` drop orphans, ``"right"`` and ``"outer"`` add accounts without
-    opportunities. Keys, duplicate checks, orphan reports and suffixes as in
-    :func:`join_opportunities`; ``on=(account_column, opportunity_column)``.
+    opportunities. Keys, duplicate checks, the orphan count and suffixes as in
+    :func:`join_opportunities` (no join here loses or invents rows, so none warns);
+    ``on=(account_column, opportunity_column)``.
 
     >>> accounts = pd.DataFrame({"ootb_account_crm_id": pd.array(["A"], dtype="string"),
     ...                          "industry": pd.array(["Retail"], dtype="string")})
@@ -1144,7 +1136,6 @@ def join_account(
     key = join_key(accounts, opportunities, on)
     _check_unique(accounts, key.account_column)
     total = len(opportunities)
-    missing = int(opportunities[key.opportunity_column].isna().sum())
     merged, matched = _merge(
         opportunities,
         accounts,
@@ -1154,15 +1145,11 @@ def join_account(
         ("_opportunity", "_account"),
         opportunities_right=False,
     )
-    orphan_count = total - matched
-    kept = how in ("left", "outer")
-    instead = "how='inner' drops them." if kept else "how='left' keeps them."
-    _report_orphans(orphan_count, missing, total, key, kept, instead, orphans)
     info: dict[str, Json] = {
         "how": how,
         "key": key.key,
         "on": [str(key.account_column), str(key.opportunity_column)],
-        "orphans": orphan_count,
+        "orphans": total - matched,
     }
     return _with_provenance(merged, _attrs(opportunities), "opportunity", join=info)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from bspandas.catalog import store
@@ -209,8 +210,20 @@ def summarize_failures(failure_cases: pd.DataFrame, max_examples: int = 3) -> st
     ):
         count = counts.get((column, check), len(group))
         total += count
-        examples = ", ".join(repr(v) for v in group["failure_case"].head(max_examples).tolist())
-        rows = [i for i in group["index"].head(max_examples).tolist() if i is not None]
+        shown = group.head(max_examples)
+        rows = [i for i in shown["index"].tolist() if i is not None and not _missing(i)]
+        noun = _dtype_noun(str(check))
+        if noun is not None and len(rows) == len(shown):
+            cells = ", ".join(
+                f"row {_label(i)}: {_show(v)}"
+                for i, v in zip(rows, shown["failure_case"], strict=True)
+            )
+            etc = ", ..." if count > len(shown) else ""
+            verb = f"value is not a {noun[:-1]}" if count == 1 else f"values are not {noun}"
+            dtype = str(check).split("'")[1]
+            parts.append(f"{column}: {count} {verb}, as its dtype {dtype} requires ({cells}{etc})")
+            continue
+        examples = ", ".join(repr(v) for v in shown["failure_case"].tolist())
         where = f" at rows {rows}" if rows else ""
         more = f" (+{count - max_examples} more)" if count > max_examples else ""
         parts.append(f"{column}: {count} failing {check} e.g. {examples}{where}{more}")
@@ -222,6 +235,76 @@ def summarize_failures(failure_cases: pd.DataFrame, max_examples: int = 3) -> st
         else "See .failure_cases on the error for every case."
     )
     return f"{total} validation failure(s) in {columns} column(s): " + "; ".join(parts) + ". " + see
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-likes
+        return False
+
+
+def _target(name: str) -> Any:
+    """The pandas dtype named in a check such as ``dtype('Int64')``, or ``None``."""
+    if not name.startswith(("dtype('", "coerce_dtype('")) or name.count("'") != 2:
+        return None
+    try:
+        return pd.api.types.pandas_dtype(name.split("'")[1])
+    except (TypeError, ValueError):
+        return None
+
+
+def _dtype_noun(check: str) -> str | None:
+    """What the cells of a failing dtype check are not ("whole numbers"), when the check is
+    one whose failing cells the validation lists row by row."""
+    target = _target(check)
+    if target is None or pd.api.types.is_bool_dtype(target):
+        return None
+    if pd.api.types.is_integer_dtype(target):
+        return "whole numbers"
+    if pd.api.types.is_float_dtype(target):
+        return "numbers"
+    return None
+
+
+def _label(index: Any) -> Any:
+    """A row label as the frame has it (a table that mixes labels with None holds 4.0)."""
+    return int(index) if isinstance(index, float) and index.is_integer() else index
+
+
+def _show(value: Any) -> str:
+    """A failing cell for a message: numbers and numeric text bare, other text quoted."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return repr(value)
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    return str(value)
+
+
+def _not_numbers(series: pd.Series, target: Any) -> pd.Series | None:
+    """Which present cells of ``series`` are not whole numbers (an integer ``target``) or
+    not numbers (a float one); ``None`` when the column's dtype is not numbers or text, so
+    only the column's dtype can be reported."""
+    noun = _dtype_noun(f"dtype('{target}')")
+    if noun is None or pd.api.types.is_bool_dtype(series.dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+    elif pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        numbers = pd.to_numeric(series.astype(object), errors="coerce")
+        values = np.asarray(numbers, dtype="float64")
+    else:
+        return None
+    wrong = np.isnan(values)
+    if noun == "whole numbers":
+        with np.errstate(invalid="ignore"):
+            wrong |= ~np.isfinite(values) | (np.floor(values) != values)
+    present = series.notna().to_numpy(dtype=bool, na_value=False)
+    return pd.Series(wrong & present, index=series.index)
 
 
 def _group_sizes(cases: pd.DataFrame) -> dict[tuple[Any, Any], int]:
@@ -303,17 +386,21 @@ def _validate_vectorised(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.
             found = pandas_engine.Engine.dtype(series.dtype)
             if not column.dtype.check(found):
                 check = f"dtype('{column.dtype}')"
-                rows.append(
-                    {
-                        "schema_context": "Column",
-                        "column": name,
-                        "check": check,
-                        "check_number": None,
-                        "failure_case": str(found),
-                        "index": None,
-                    }
-                )
-                counts[(name, check)] = 1
+                cells = _not_numbers(series, _target(check))
+                if cells is not None and bool(cells.any()):  # name the rows and their values
+                    _sample(rows, counts, name, check, cells, series, None)
+                else:
+                    rows.append(
+                        {
+                            "schema_context": "Column",
+                            "column": name,
+                            "check": check,
+                            "check_number": None,
+                            "failure_case": str(found),
+                            "index": None,
+                        }
+                    )
+                    counts[(name, check)] = 1
         if not column.nullable:
             _sample(rows, counts, name, "not_nullable", series.isna(), series, None)
         if column.unique:
@@ -335,6 +422,44 @@ def _validate_vectorised(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.
     cases = pd.DataFrame(rows, columns=columns)
     cases.attrs["failure_counts"] = counts
     return cases
+
+
+def _not_whole(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Cells that coercion to an integer dtype would lose: pandas 3 truncates 12.5 to 12,
+    pandas 2 fails without saying which cell. Cases as the vectorised pass records them."""
+    rows: list[dict[str, Any]] = []
+    counts: dict[tuple[Any, Any], int] = {}
+    for name, column in schema.columns.items():
+        if name not in frame.columns or not column.coerce or column.dtype is None:
+            continue
+        check = f"coerce_dtype('{column.dtype}')"
+        target = _target(check)
+        if target is None or not pd.api.types.is_integer_dtype(target):
+            continue
+        series = frame[name]
+        if pd.api.types.is_integer_dtype(series.dtype):
+            continue
+        cells = _not_numbers(series, target)
+        if cells is not None:
+            _sample(rows, counts, name, check, cells, series, None)
+    columns = ["schema_context", "column", "check", "check_number", "failure_case", "index"]
+    cases = pd.DataFrame(rows, columns=columns)
+    cases.attrs["failure_counts"] = counts
+    return cases
+
+
+def _with_early(cases: pd.DataFrame, early: pd.DataFrame) -> pd.DataFrame:
+    """pandera's cases with the cells :func:`_not_whole` found in place of its own reports
+    of those columns' dtypes."""
+    if early.empty:
+        return cases
+    checks = cases["check"].astype(str)
+    echoed = cases["column"].isin(set(early["column"])) & checks.str.startswith(
+        ("dtype(", "coerce_dtype(")
+    )
+    merged = pd.concat([early, cases[~echoed]], ignore_index=True)
+    merged.attrs["failure_counts"] = dict(early.attrs["failure_counts"])
+    return merged
 
 
 def _drop_echoes(cases: pd.DataFrame) -> pd.DataFrame:
@@ -371,7 +496,9 @@ def validate_frame(
     A schema without coercion or frame-level checks (``schema_for(coerce=False)``, as
     ``read_query`` uses) is checked in one vectorised pass: its failure cases are the first
     :data:`FAILURE_SAMPLE` of each check, with the exact counts in the summary and in
-    ``failure_cases.attrs["failure_counts"]``."""
+    ``failure_cases.attrs["failure_counts"]``. Cells of a number or text column that an
+    integer column cannot hold (12.5, "0.25") are failure cases with their rows, in both
+    passes; coercion never truncates them."""
     from pandera.errors import SchemaError, SchemaErrors
 
     if _fast_eligible(frame, schema, lazy):
@@ -384,9 +511,12 @@ def validate_frame(
                 report(summary, cases)
             return frame
         raise SchemaValidationError(summary, cases) from None
+    early = _not_whole(frame, schema)
     try:
         validated: pd.DataFrame = schema.validate(frame, lazy=lazy, inplace=inplace)
-        return validated
+        if early.empty:
+            return validated
+        cases = early
     except SchemaErrors as errors:
         cases = errors.failure_cases
     except SchemaError as error:
@@ -402,7 +532,7 @@ def validate_frame(
                 "index": [None],
             }
         )
-    cases = _drop_echoes(cases)
+    cases = _with_early(_drop_echoes(cases), early)
     summary = summarize_failures(cases)
     if on_fail == "return":
         if report is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -218,11 +219,12 @@ def test_as_object_is_carried_into_the_results() -> None:
 
 def test_joins_through_the_accessor() -> None:
     accounts, opps = join_accounts(), opportunities_frame()
-    with pytest.warns(bspandas.BackstoryWarning, match="2 of 6"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # orphans go where `how` says: no warning
         deals = accounts.backstory.join_opportunities(opps)
-    assert len(deals) == 5
-    with pytest.warns(bspandas.BackstoryWarning, match="2 of 6"):
         enriched = opps.backstory.join_account(accounts)
+    assert len(deals) == 5
+    assert deals.attrs["backstory"]["join"]["orphans"] == 2
     assert enriched["crm_opportunity_id"].tolist() == opps["crm_opportunity_id"].tolist()
     rolled = accounts.backstory.join_opportunities(opps, aggregate=True, orphans="ignore")
     assert rolled["opportunity_count"].tolist() == [1, 2, 0, 1]

@@ -11,7 +11,7 @@ import pytest
 
 import bspandas
 from bspandas import catalog
-from bspandas.catalog import store
+from bspandas.catalog import store, vocabulary
 from bspandas.errors import (
     InvalidColumnsError,
     InvalidVariationError,
@@ -339,3 +339,36 @@ def test_metric_displays_in_notebooks() -> None:
     assert "ootb_emails_sent" in catalog.get("ootb_emails_sent")._repr_html_()  # type: ignore[attr-defined]
     assert "entries" in catalog._repr_html_()
     assert repr(catalog.get("ootb_churn_risk_score")).startswith("<Metric account.")
+
+
+def test_period_lists_hold_only_the_metrics_periods_in_catalog_order() -> None:
+    # ootb_lost_pipeline_value has three periods, stored as this_quarter, this_fyear,
+    # last_quarter: the error lists exactly those, in the catalog's order of windows
+    metric = catalog.get("ootb_lost_pipeline_value", "account")
+    assert list(metric.periods) == ["this_quarter", "this_fyear", "last_quarter"]
+    order = [p.id for p in vocabulary.PERIODS]
+    expected = sorted(metric.periods, key=order.index)
+    assert expected == ["last_quarter", "this_quarter", "this_fyear"]
+    for spec in [("ootb_lost_pipeline_value", "last_7_days"), "ootb_lost_pipeline_value"]:
+        with pytest.raises(InvalidVariationError) as info:
+            catalog.resolve([spec], "account")
+        assert info.value.allowed == expected
+        assert "Allowed periods: last_quarter, this_quarter, this_fyear." in str(info.value)
+        assert "last_7_days," not in str(info.value)
+    # the error orders whatever list it is given the same way
+    shuffled = InvalidVariationError("x", "y", ["this_fyear", "last_quarter", "this_quarter"])
+    assert shuffled.allowed == expected
+
+
+def test_within_lists_its_periods_in_catalog_order() -> None:
+    with pytest.raises(bspandas.InvalidFilterError) as info:
+        bspandas.Query(
+            "opportunity",
+            ["ootb_opportunity_crm_id"],
+            where="ootb_opportunity_close_date.within('last_15_days')",
+        )
+    listed = str(info.value).split("takes a period (")[1].split(")")[0].split(", ")
+    order = [p.id for p in vocabulary.PERIODS]
+    assert listed == sorted(listed, key=order.index)
+    assert listed[:3] == ["last_7_days", "last_14_days", "last_30_days"]
+    assert "open" not in listed  # a status, not a window

@@ -141,3 +141,27 @@ def test_a_number_column_with_text_cells_is_kept_as_text_without_a_second_downlo
         frame = bs.read_query("opportunity", columns, client=client, validate=False)  # type: ignore[arg-type]
     assert client.exports == 1
     assert frame["ootb_days_in_current_stage"].tolist() == values
+
+
+def test_fractions_in_an_integer_column_are_warned_with_their_rows_and_values() -> None:
+    values = [str(i) for i in range(30)]
+    values[4], values[9], values[17], values[21] = "12.5", "0.25", "", "7.0"
+    data = (
+        "Opportunity ID,Days in Current Stage\n"
+        + "".join(f"0060{i:05d},{v}\n" for i, v in enumerate(values))
+    ).encode()
+    # the oracle: plain pandas on the raw CSV
+    raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)["Days in Current Stage"]
+    numbers = pd.to_numeric(raw.replace("", None), errors="coerce")
+    fractions = raw[numbers.notna() & (numbers % 1 != 0)]
+    cells = ", ".join(f"row {i}: {v}" for i, v in fractions.items())
+    assert cells == "row 4: 12.5, row 9: 0.25"
+    columns = ["ootb_opportunity_crm_id", "ootb_days_in_current_stage"]
+    with pytest.warns(bs.ValidationWarning) as record:
+        bs.read_query("opportunity", columns, client=_OneAnswer(data), validate="warn")  # type: ignore[arg-type]
+    messages = [str(w.message) for w in record]
+    assert (
+        f"ootb_days_in_current_stage: {len(fractions)} values are not whole numbers, as its "
+        f"dtype Int64 requires ({cells})"
+    ) in messages[-1]
+    assert "df.backstory.validate()" in messages[-1]  # how to get every failing cell

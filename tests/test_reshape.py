@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -416,7 +417,9 @@ def test_unmelt_of_filtered_mixed_dtypes_fills_the_gaps(backend: Backend) -> Non
 
 def test_orphan_warnings_point_at_the_callers_line() -> None:
     with pytest.warns(bspandas.BackstoryWarning) as record:
-        join_accounts().backstory.join_opportunities(opportunities_frame())
+        join_accounts().backstory.join_opportunities(
+            opportunities_frame(), how="outer", aggregate=True
+        )
     assert record[0].filename == __file__
 
 
@@ -574,9 +577,10 @@ def join_accounts(backend: Backend = "numpy_nullable") -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_left_join_keeps_every_account_and_reports_orphans(backend: Backend) -> None:
+def test_left_join_keeps_every_account_and_counts_orphans(backend: Backend) -> None:
     accounts, opps = join_accounts(backend), opportunities_frame(backend)
-    with pytest.warns(bspandas.BackstoryWarning, match=r"2 of 6 opportunities .*1 of them have no"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # orphans are what how="left" leaves out: no warning
         joined = reshape.join_opportunities(accounts, opps)
     assert joined["ootb_account_name"].tolist() == ["Acme", "Bolt", "Bolt", "Cask", "Dune"]
     assert joined["crm_opportunity_id"].tolist()[:3] == ["006B", "006A", "006C"]
@@ -602,11 +606,79 @@ def test_left_join_keeps_every_account_and_reports_orphans(backend: Backend) -> 
 )
 def test_how_decides_which_rows_stay(how: reshape.JoinHow, rows: int, orphans_kept: int) -> None:
     accounts, opps = join_accounts(), opportunities_frame()
-    with pytest.warns(bspandas.BackstoryWarning, match="2 of 6"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rows are what `how` asked for: no warning
         joined = reshape.join_opportunities(accounts, opps, how=how)
     assert len(joined) == rows
+    assert _pairs(joined) == _pairs(plain_merge(accounts, opps, how))
     no_account = joined["ootb_account_crm_id"].isna() & joined["crm_opportunity_id"].notna()
     assert int(no_account.sum()) == orphans_kept
+
+
+@contextlib.contextmanager
+def no_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def plain_merge(accounts: pd.DataFrame, opps: pd.DataFrame, how: str) -> pd.DataFrame:
+    """The join in plain pandas on raw values (missing keys never match)."""
+    left = pd.DataFrame({"acc": accounts["ootb_account_crm_id"].astype(object)})
+    right = pd.DataFrame(
+        {
+            "opp_key": opps["crm_account_id"].astype(object).where(opps["crm_account_id"].notna()),
+            "opp": opps["crm_opportunity_id"].astype(object),
+        }
+    )
+    right["opp_key"] = right["opp_key"].fillna("<no account>")  # matches no account
+    merged = left.merge(right, left_on="acc", right_on="opp_key", how=how)  # type: ignore[arg-type]
+    return merged.rename(columns={"acc": "ootb_account_crm_id", "opp": "crm_opportunity_id"})
+
+
+def _pairs(frame: pd.DataFrame) -> list[tuple[str | None, str | None]]:
+    """(account, opportunity) pairs, missing values as None, in a stable order."""
+    values = frame[["ootb_account_crm_id", "crm_opportunity_id"]].astype(object)
+    pairs = [
+        (None if pd.isna(a) else str(a), None if pd.isna(o) else str(o))
+        for a, o in values.itertuples(index=False)
+    ]
+    return sorted(pairs, key=lambda p: (p[0] or "", p[1] or ""))
+
+
+@pytest.mark.parametrize("how", ["left", "inner", "right", "outer"])
+def test_joins_of_a_subset_of_accounts_do_not_warn(how: reshape.JoinHow) -> None:
+    # Some accounts and all opportunities (two orphans, one without account id): the usual
+    # case. Each join gives exactly plain pandas' rows for its `how`, so nothing is lost or
+    # invented and nothing warns.
+    accounts, opps = join_accounts().iloc[:2], opportunities_frame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        deals = reshape.join_opportunities(accounts, opps, how=how)
+        enriched = reshape.join_account(opps, accounts, how=how)
+        rolled = reshape.join_opportunities(
+            accounts, opps.dropna(subset=["crm_account_id"]), how=how, aggregate=True
+        )
+    assert _pairs(deals) == _pairs(plain_merge(accounts, opps, how))
+    mirrored = {"left": "right", "right": "left"}.get(how, how)
+    assert _pairs(enriched) == _pairs(plain_merge(accounts, opps, mirrored))
+    orphans = ~opps["crm_account_id"].isin(accounts["ootb_account_crm_id"]).fillna(False)
+    assert deals.attrs["backstory"]["join"]["orphans"] == int(orphans.sum()) == 3
+    expected_keys = plain_merge(accounts, opps.dropna(subset=["crm_account_id"]), how)
+    assert sorted(rolled["ootb_account_crm_id"].astype(str)) == sorted(
+        expected_keys["ootb_account_crm_id"].fillna(expected_keys["opp_key"]).unique()
+    )
+
+
+@pytest.mark.parametrize("how", ["right", "outer"])
+def test_rollup_that_must_keep_every_opportunity_warns_about_lost_ones(
+    how: reshape.JoinHow,
+) -> None:
+    accounts, opps = join_accounts(), opportunities_frame()
+    with pytest.warns(bspandas.OrphanRowsWarning, match=rf"1 of 6 .*how='{how}' keeps every"):
+        rolled = reshape.join_opportunities(accounts, opps, how=how, aggregate=True)
+    # the opportunity without account id (006E) is in no row: 5 of the 6 are counted
+    assert int(rolled["opportunity_count"].sum()) == int(opps["crm_account_id"].notna().sum())
 
 
 def test_orphans_can_be_ignored_and_none_means_no_warning() -> None:
@@ -624,14 +696,16 @@ def test_missing_keys_never_match_each_other() -> None:
     accounts.loc[2, "ootb_account_crm_id"] = pd.NA
     accounts.loc[3, "ootb_account_crm_id"] = pd.NA  # two missing keys are not duplicates
     opps = opportunities_frame()
-    with pytest.warns(bspandas.BackstoryWarning, match="3 of 6"):
+    with no_warnings():  # orphans go where `how` says
         joined = reshape.join_opportunities(accounts, opps)
+    assert joined.attrs["backstory"]["join"]["orphans"] == 3
     cask = joined[joined["ootb_account_name"] == "Cask"]
     assert len(cask) == 1
     assert pd.isna(cask["crm_opportunity_id"].iloc[0])
     assert joined["crm_opportunity_id"].notna().sum() == 3
-    with pytest.warns(bspandas.BackstoryWarning, match="3 of 6"):
+    with no_warnings():  # orphans go where `how` says
         back = reshape.join_account(opps, accounts)
+    assert back.attrs["backstory"]["join"]["orphans"] == 3
     assert back["ootb_account_name"].isna().sum() == 3
     assert back["crm_opportunity_id"].tolist() == opps["crm_opportunity_id"].tolist()
 
@@ -658,8 +732,9 @@ def test_empty_frames_join_with_their_dtypes(backend: Backend) -> None:
     assert len(none) == len(accounts)
     assert none["crm_opportunity_id"].isna().all()
     assert (none.dtypes[opps.columns] == opps.dtypes).all()
-    with pytest.warns(bspandas.BackstoryWarning, match="6 of 6"):
+    with no_warnings():  # orphans go where `how` says
         empty = reshape.join_opportunities(accounts.iloc[:0], opps)
+    assert empty.attrs["backstory"]["join"]["orphans"] == 6
     assert len(empty) == 0
     assert (empty.dtypes[accounts.columns] == accounts.dtypes).all()
     rolled = reshape.join_opportunities(accounts, opps.iloc[:0], aggregate=True)
@@ -702,7 +777,7 @@ def test_explicit_keys_and_same_named_columns_get_meaningful_suffixes() -> None:
     accounts["stage"] = "account-side"
     opps = opportunities_frame().rename(columns={"crm_account_id": "account"})
     opps["stage"] = "opportunity-side"
-    with pytest.warns(bspandas.BackstoryWarning):
+    with no_warnings():  # orphans go where `how` says
         joined = reshape.join_opportunities(accounts, opps, on=("account", "account"))
     assert {"account_account", "account_opportunity", "stage_account", "stage_opportunity"} <= set(
         joined.columns
@@ -715,7 +790,7 @@ def test_explicit_keys_and_same_named_columns_get_meaningful_suffixes() -> None:
 
 def test_key_dtypes_that_differ_still_match_and_keep_their_dtypes() -> None:
     accounts, opps = join_accounts(), opportunities_frame("pyarrow")
-    with pytest.warns(bspandas.BackstoryWarning):
+    with no_warnings():  # orphans go where `how` says
         joined = reshape.join_opportunities(accounts, opps)
     assert joined["crm_opportunity_id"].notna().sum() == 4
     assert joined["ootb_account_crm_id"].dtype == accounts["ootb_account_crm_id"].dtype
@@ -723,15 +798,16 @@ def test_key_dtypes_that_differ_still_match_and_keep_their_dtypes() -> None:
     empty = reshape.join_opportunities(accounts, opps.iloc[:0])
     assert empty["crm_opportunity_id"].isna().all()
     assert len(empty) == len(accounts)
-    with pytest.warns(bspandas.BackstoryWarning, match="6 of 6"):
+    with no_warnings():  # orphans go where `how` says
         reshape.join_account(opps, accounts.iloc[:0], how="inner")
 
 
 @pytest.mark.parametrize(("how", "rows"), [("left", 6), ("inner", 4), ("right", 4), ("outer", 6)])
 def test_join_account_keeps_opportunities(how: reshape.JoinHow, rows: int) -> None:
     accounts, opps = join_accounts(), opportunities_frame()
-    with pytest.warns(bspandas.BackstoryWarning, match="2 of 6"):
+    with no_warnings():  # orphans go where `how` says
         joined = reshape.join_account(opps, accounts, how=how)
+    assert joined.attrs["backstory"]["join"]["orphans"] == 2
     assert len(joined) == rows + (1 if how in ("right", "outer") else 0)
     assert joined.columns.tolist()[: len(opps.columns)] == opps.columns.tolist()
     if how == "left":
@@ -750,8 +826,9 @@ def test_join_rejects_an_unknown_how() -> None:
 
 def test_standard_rollup_per_account() -> None:
     accounts, opps = join_accounts(), opportunities_frame()
-    with pytest.warns(bspandas.BackstoryWarning, match="2 of 6"):
+    with no_warnings():  # orphans go where `how` says
         rolled = reshape.join_opportunities(accounts, opps, aggregate=True)
+    assert rolled.attrs["backstory"]["join"]["orphans"] == 2
     assert rolled.columns.tolist() == [
         *accounts.columns,
         "opportunity_count",
@@ -831,7 +908,8 @@ def test_custom_aggregations_and_pyarrow_rollup() -> None:
         "deals": ("crm_opportunity_id", "count"),
         "biggest": ("ootb_opportunity_amount", "max"),
     }
-    with pytest.warns(bspandas.BackstoryWarning, match="2 of 6"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a left roll-up leaves out orphans as asked
         rolled = reshape.join_opportunities(join_accounts(), opportunities_frame(), aggregate=spec)
     assert rolled["deals"].tolist()[:2] == [1, 2]
     assert rolled["biggest"].tolist()[:2] == [250.0, 100.0]
@@ -846,7 +924,7 @@ def test_custom_aggregations_and_pyarrow_rollup() -> None:
 
 
 def test_rollup_outer_keeps_orphan_accounts_keys() -> None:
-    with pytest.warns(bspandas.BackstoryWarning, match="kept"):
+    with pytest.warns(bspandas.OrphanRowsWarning, match="1 of 6 opportunities have no crm_acc"):
         rolled = reshape.join_opportunities(
             join_accounts(), opportunities_frame(), how="outer", aggregate=True
         )

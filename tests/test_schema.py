@@ -248,3 +248,53 @@ def test_a_valid_frame_passes_the_vectorised_pass_untouched() -> None:
     )
     schema = schema_for("account", list(frame.columns), coerce=False)
     assert validate_frame(frame, schema) is frame
+
+
+def _not_whole(values: pd.Series) -> pd.Series:
+    """The oracle: plain pandas on raw values, the cells that are not whole numbers."""
+    numbers = pd.to_numeric(values.astype(object), errors="coerce").astype(float)
+    return values[values.notna() & (numbers.isna() | (numbers % 1 != 0))]
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+def test_floats_in_an_integer_column_are_reported_with_rows_and_values(coerce: bool) -> None:
+    # a field-shaped frame: a non-default index, missing cells, whole floats that are fine,
+    # and fractions that an Int64 column cannot hold (pandas 3 would truncate 12.5 to 12)
+    days = [3.0, None, 7.0, 1.0, 12.5, 0.0, None, 2.0, 4.0, 0.25, 5.0, 99.75]
+    frame = pd.DataFrame(
+        {
+            "ootb_opportunity_crm_id": [f"006{i:04d}" for i in range(len(days))],
+            "ootb_days_in_current_stage": pd.array(days, dtype="Float64"),
+        },
+        index=range(100, 100 + len(days)),
+    )
+    schema = schema_for("opportunity", list(frame.columns), coerce=coerce)
+    with pytest.raises(bspandas.SchemaValidationError) as info:
+        validate_frame(frame, schema)
+    expected = _not_whole(frame["ootb_days_in_current_stage"])
+    assert expected.index.tolist() == [104, 109, 111]
+    cases = info.value.failure_cases
+    assert cases is not None
+    days_cases = cases[cases["column"] == "ootb_days_in_current_stage"]
+    assert days_cases["index"].astype(int).tolist() == expected.index.tolist()
+    assert days_cases["failure_case"].tolist() == expected.tolist()
+    summary = str(info.value)
+    assert (
+        "ootb_days_in_current_stage: 3 values are not whole numbers, as its dtype Int64 "
+        "requires (row 104: 12.5, row 109: 0.25, row 111: 99.75)"
+    ) in summary
+    assert "coerce_dtype" not in summary
+    assert "e.g. nan" not in summary
+
+
+def test_the_accessor_does_not_truncate_floats_into_an_integer_column() -> None:
+    frame = pd.DataFrame(
+        {"ootb_days_in_current_stage": pd.array([1.0, 2.5, None], dtype="Float64")}
+    )
+    frame.attrs["backstory"] = {"object": "opportunity"}
+    with pytest.raises(bspandas.SchemaValidationError, match=r"1 value is not a whole number"):
+        frame.backstory.validate()
+    whole = frame.assign(
+        ootb_days_in_current_stage=pd.array([1.0, 2.0, None], dtype="Float64")
+    ).backstory.validate()
+    assert whole["ootb_days_in_current_stage"].tolist() == [1, 2, pd.NA]

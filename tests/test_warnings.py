@@ -109,7 +109,7 @@ def _missing_rows(sandbox: Sandbox, client: Client, tmp_path: Path) -> None:
 
 
 def _orphan_rows(sandbox: Sandbox, client: Client, tmp_path: Path) -> None:
-    reshape.join_opportunities(join_accounts(), opportunities_frame(), how="right")
+    reshape.join_opportunities(join_accounts(), opportunities_frame(), how="right", aggregate=True)
 
 
 def _pacing(sandbox: Sandbox, client: Client, tmp_path: Path) -> None:
