@@ -210,7 +210,7 @@ class Cache:
                 f"{str(self.directory)!r} failed ({type(exc).__name__}: {detail}). The frame "
                 "is returned; fix or remove that path (Cache.clear()) to cache again.",
                 CacheWarning,
-                stacklevel=3,
+                stacklevel=find_stacklevel(),
             )
 
     def _write(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:

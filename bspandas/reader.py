@@ -307,7 +307,7 @@ class _Reader:
                     f"({reason}). It is kept as text so no value is lost; validation will "
                     "report the cells.",
                     ValidationWarning,
-                    stacklevel=3,
+                    stacklevel=find_stacklevel(),
                 )
             return answer.frame, answer.plan
 

@@ -209,6 +209,7 @@ def test_an_entry_that_is_a_folder_never_loses_the_read(tmp_path: Path) -> None:
 def test_store_turns_a_write_failure_into_a_warning(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     cache.path("k").mkdir()
-    with pytest.warns(CacheWarning, match=r"not cached: .*IsADirectoryError"):
+    with pytest.warns(CacheWarning, match=r"not cached: .*IsADirectoryError") as caught:
         cache.store("k", frame(), {})
+    assert caught[0].filename == __file__  # the user's line, not bspandas'
     assert [p.name for p in tmp_path.iterdir()] == [cache.path("k").name]  # no temp file left

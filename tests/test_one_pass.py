@@ -137,8 +137,11 @@ def test_a_number_column_with_text_cells_is_kept_as_text_without_a_second_downlo
     ).encode()
     client = _OneAnswer(data)
     columns = ["ootb_opportunity_crm_id", "ootb_days_in_current_stage"]
-    with pytest.warns(bs.ValidationWarning, match="ootb_days_in_current_stage.*kept as text"):
+    with pytest.warns(
+        bs.ValidationWarning, match="ootb_days_in_current_stage.*kept as text"
+    ) as caught:
         frame = bs.read_query("opportunity", columns, client=client, validate=False)  # type: ignore[arg-type]
+    assert caught[0].filename == __file__  # the user's line, not bspandas'
     assert client.exports == 1
     assert frame["ootb_days_in_current_stage"].tolist() == values
 
