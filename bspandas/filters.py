@@ -329,8 +329,9 @@ def conjuncts(node: Node | None) -> list[Condition]:
     """The conditions every row satisfying ``node`` satisfies: ``node`` itself, or the
     conditions of its top-level ``$and`` chain (never those inside an ``$or``).
 
-    >>> str(conjuncts(parse_where("a == 1 and (b == 2 or c == 3)", "account"))[0])
-    'a == 1'
+    >>> where = "industry == 'Retail' and (ootb_churn_risk_score > 70 or industry == 'Media')"
+    >>> [str(c) for c in conjuncts(parse_where(where, "account"))]
+    ["industry == 'Retail'"]
     """
     found: list[Condition] = []
     stack: list[Node] = [] if node is None else [node]
