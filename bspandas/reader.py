@@ -945,7 +945,16 @@ def _iterate(
                 for item in caught:
                     if item.category not in shown:
                         shown.add(item.category)
-                        warnings.warn(item.message, stacklevel=find_stacklevel())
+                        message: Warning | str = item.message
+                        if issubclass(item.category, ValidationWarning):
+                            message = (
+                                f"{item.message} (Chunked read: this is the first chunk with "
+                                f"failures, rows {position}-{position + len(finished) - 1}; "
+                                "later chunks are not reported again and may hold more. "
+                                "Validate the concatenated frame with df.backstory.validate() "
+                                "for every failure.)"
+                            )
+                        warnings.warn(message, item.category, stacklevel=find_stacklevel())
                 if nrows is not None and position + len(finished) >= nrows:
                     finished = finished.iloc[: nrows - position]
                     finished.attrs["backstory"]["rows"] = len(finished)

@@ -190,6 +190,27 @@ def test_a_chunked_read_warns_once_per_read(sandbox: Sandbox, client: Client) ->
     assert ignored[0].filename == __file__
 
 
+def test_a_chunked_validation_warning_says_it_covers_the_first_failing_chunk_only(
+    sandbox: Sandbox, client: Client
+) -> None:
+    # a new user's trial: the one warning of a chunked read counted the first chunk's
+    # failures only and did not say so (19 of 189 failing cells)
+    sandbox.set_faults(corrupt_slugs=frozenset({"ootb_churn_risk_score"}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chunks = list(
+            bs.read_query("account", ["ootb_churn_risk_score"], client=client, chunksize=20)
+        )
+    validation = [w for w in caught if issubclass(w.category, bs.ValidationWarning)]
+    assert len(validation) == 1
+    assert validation[0].filename == __file__
+    text = str(validation[0].message)
+    assert "later chunks are not reported again" in text
+    whole = pd.concat(chunks)
+    with pytest.raises(bs.SchemaValidationError):  # what the message promises
+        whole.backstory.validate()
+
+
 def test_the_validation_warning_says_how_to_get_the_failure_cases(
     sandbox: Sandbox, client: Client
 ) -> None:
