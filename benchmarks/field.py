@@ -164,7 +164,7 @@ class StandIn:
     client_id = "stand-in"
 
     def __init__(self, data: bytes, mb_per_s: float | None = None) -> None:
-        from bspandas.client import RetryPolicy
+        from bspandas._http.client import RetryPolicy
 
         self.retry = RetryPolicy(attempts=1)
         self.data = data
@@ -196,7 +196,7 @@ def floor(client: StandIn) -> pa.Table:
 
 def naive(client: StandIn) -> pd.DataFrame:
     """``pd.read_csv`` and the conversions a data scientist writes by hand."""
-    from bspandas.dtypes import dtype_for
+    from bspandas._io.dtypes import dtype_for
 
     data = b"".join(client.body())
     frame = pd.read_csv(io.BytesIO(data))

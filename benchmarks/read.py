@@ -24,8 +24,8 @@ import requests
 
 import bspandas as bs
 from benchmarks.common import CLIENT_ID, SECRET, Figure, SandboxProcess, best_of, sandbox_process
+from bspandas._io.dtypes import dtype_for
 from bspandas.catalog import resolve
-from bspandas.dtypes import dtype_for
 from bspandas.sandbox.benchmark import COLUMNS
 
 SPECS: list[Any] = [c["slug"] for c in COLUMNS]

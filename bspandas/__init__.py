@@ -12,20 +12,8 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
-from bspandas import accessor as _accessor  # noqa: F401  (registers df.backstory)
-from bspandas import catalog, reshape
-from bspandas._options import (
-    describe_option,
-    get_option,
-    option_context,
-    options,
-    reset_option,
-    set_option,
-)
-from bspandas.cache import Cache
-from bspandas.client import Client, RetryPolicy, connect
-from bspandas.dataset import export_dataset, read_dataset
-from bspandas.errors import (
+from bspandas import _deprecated, catalog, frame
+from bspandas._exceptions import (
     APIError,
     AuthenticationError,
     BackstoryError,
@@ -65,14 +53,29 @@ from bspandas.errors import (
     ValidationWarning,
     VariationAdjustedWarning,
 )
+from bspandas._http.client import Client, RetryPolicy, connect, default_client, set_default_client
+from bspandas._io.cache import Cache
+from bspandas._options import (
+    describe_option,
+    get_option,
+    option_context,
+    options,
+    reset_option,
+    set_option,
+)
+from bspandas._read.reader import read_query
+from bspandas.frame import accessor as _accessor  # noqa: F401  (registers df.backstory)
+from bspandas.frame.dataset import export_dataset, read_dataset
+from bspandas.frame.reshape import melt_variations, pivot_variations, unmelt_variations
+from bspandas.frame.snapshot import read_snapshots, snapshot
 from bspandas.query import Query
-from bspandas.reader import read_query
-from bspandas.reshape import melt_variations, pivot_variations, unmelt_variations
-from bspandas.schema import schema_for
-from bspandas.snapshot import read_snapshots, snapshot
+from bspandas.validation.schema import schema_for
+
+_deprecated.install()
 
 if TYPE_CHECKING:
-    from bspandas import sandbox, schemas
+    from bspandas import sandbox
+    from bspandas.validation import models as schemas
 
 try:
     __version__ = _version("bspandas")
@@ -125,8 +128,10 @@ __all__ = [
     "__version__",
     "catalog",
     "connect",
+    "default_client",
     "describe_option",
     "export_dataset",
+    "frame",
     "get_option",
     "melt_variations",
     "option_context",
@@ -136,10 +141,10 @@ __all__ = [
     "read_query",
     "read_snapshots",
     "reset_option",
-    "reshape",
     "sandbox",
     "schema_for",
     "schemas",
+    "set_default_client",
     "set_option",
     "snapshot",
     "unmelt_variations",
@@ -147,8 +152,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``bspandas.sandbox`` (an HTTP server) and ``bspandas.schemas`` (pandera models) are
-    imported on first use, so ``import bspandas`` stays fast."""
-    if name in ("sandbox", "schemas"):
+    """``bspandas.sandbox`` (an HTTP server) and ``bspandas.schemas`` (the pandera models of
+    :mod:`bspandas.validation.models`) are imported on first use, so ``import bspandas``
+    stays fast; ``bspandas.reshape`` and the other 0.1 module paths warn and forward (see
+    ``bspandas._deprecated``)."""
+    if name == "sandbox":
+        return import_module("bspandas.sandbox")
+    if name == "schemas":
+        return import_module("bspandas.validation.models")
+    if f"bspandas.{name}" in _deprecated.MOVED:
         return import_module(f"bspandas.{name}")
     raise AttributeError(f"module 'bspandas' has no attribute {name!r}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bspandas.errors import OptionError
+from bspandas._exceptions import OptionError
 
 __all__ = [
     "describe_option",
@@ -47,7 +47,7 @@ def _one_of(*choices: Any) -> Callable[[Any], bool]:
 
 
 def _cache_ok(value: Any) -> bool:
-    from bspandas.cache import Cache
+    from bspandas._io.cache import Cache
 
     return value is None or isinstance(value, bool | str | Path | Cache)
 
@@ -57,7 +57,7 @@ def _ttl_ok(value: Any) -> bool:
 
 
 def _client_ok(value: Any) -> bool:
-    from bspandas.client import Client
+    from bspandas._http.client import Client
 
     return value is None or isinstance(value, Client)
 

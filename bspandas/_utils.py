@@ -23,13 +23,14 @@ def find_stacklevel() -> int:
     """
     frame = sys._getframe(1)
     level = 1
-    while frame is not None and _inside(frame.f_code.co_filename):
+    while frame is not None and inside_package(frame.f_code.co_filename):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
 
 
-def _inside(filename: str) -> bool:
+def inside_package(filename: str) -> bool:
+    """Whether ``filename`` is a file of bspandas itself."""
     path = os.path.abspath(filename)
     return path == _PACKAGE or path.startswith(_PACKAGE + os.sep)
 

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from bspandas import __version__, catalog
-from bspandas.errors import BackstoryError, MissingCredentialsError, describe_failure
+from bspandas._exceptions import BackstoryError, MissingCredentialsError, describe_failure
 
 __all__ = ["build_parser", "main"]
 
@@ -92,7 +92,7 @@ def _add_probe_command(cat_commands: Any) -> None:
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Any]:
     """The client a command reads with: an embedded sandbox, or the configured tenant."""
-    from bspandas.client import Client
+    from bspandas._http.client import Client
 
     if getattr(args, "sandbox", False):
         from bspandas import sandbox
@@ -156,7 +156,7 @@ def _read_payload(source: str) -> dict[str, Any]:
 
 
 def _query_from_args(args: argparse.Namespace) -> Any:
-    from bspandas.query import Query
+    from bspandas.query.builder import Query
 
     if args.payload:
         payload = _read_payload(args.payload)
@@ -198,7 +198,7 @@ def _column_arg(text: str) -> Any:
 
 
 def _read(args: argparse.Namespace) -> pd.DataFrame:
-    from bspandas.reader import read_query
+    from bspandas._read.reader import read_query
 
     query = _query_from_args(args)
     if args.dry_run:
@@ -401,7 +401,7 @@ def _export_command(args: argparse.Namespace) -> int:
 
 
 def _export_dataset(args: argparse.Namespace) -> int:
-    from bspandas.dataset import export_dataset
+    from bspandas.frame.dataset import export_dataset
 
     spec = _dataset_arguments(args)
     options: dict[str, Any] = {
@@ -430,7 +430,7 @@ def _export_dataset(args: argparse.Namespace) -> int:
 
 
 def _snapshot(args: argparse.Namespace) -> int:
-    from bspandas.snapshot import snapshot
+    from bspandas.frame.snapshot import snapshot
 
     spec = _dataset_arguments(args)
     if args.dry_run:

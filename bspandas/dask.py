@@ -29,16 +29,16 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "bspandas.dask needs Dask: pip install 'bspandas[dask]' (dask[dataframe] and distributed)."
     ) from exc
 
-from bspandas import reshape
-from bspandas.accessor import BackstoryAccessor
-from bspandas.dataset import (
+from bspandas._exceptions import QueryError
+from bspandas._io.dtypes import Backend
+from bspandas.frame import reshape
+from bspandas.frame.accessor import BackstoryAccessor
+from bspandas.frame.dataset import (
     dataset_files,
     file_meta,
     outputs_for,
     table_to_frame,
 )
-from bspandas.dtypes import Backend
-from bspandas.errors import QueryError
 
 __all__ = ["DaskBackstoryAccessor", "read_dataset"]
 

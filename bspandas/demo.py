@@ -27,9 +27,10 @@ from typing import Any, TextIO
 import pandas as pd
 
 import bspandas as bs
-from bspandas import plots, reshape
-from bspandas.client import Client
-from bspandas.errors import BackstoryError, describe_failure
+from bspandas import plots
+from bspandas._exceptions import BackstoryError, describe_failure
+from bspandas._http.client import Client
+from bspandas.frame import reshape
 
 __all__ = ["DemoFigures", "analyse", "run_demo"]
 

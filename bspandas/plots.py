@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from bspandas import reshape
+from bspandas._exceptions import InvalidColumnsError
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.resolve import parse_name
-from bspandas.errors import InvalidColumnsError
+from bspandas.frame import reshape
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -147,11 +147,11 @@ def pipeline_by_stage(
     """Bar chart of pipeline value by stage (stages in their catalog order), optionally
     stacked by another column (an owner, a forecast category).
 
-    The amount is :func:`bspandas.reshape.money_column`'s: the converted amount when the
+    The amount is :func:`bspandas.frame.money_column`'s: the converted amount when the
     frame has it, else ``ootb_opportunity_amount`` in one currency; several currencies raise
     :class:`bspandas.MixedCurrencyError` (``currency="EUR"`` charts that currency only).
     The y axis names the currency. ``by="ootb_opportunity_owner"`` stacks by owner id,
-    labelled by name (:func:`bspandas.reshape.person_labels`).
+    labelled by name (:func:`bspandas.frame.person_labels`).
     """
     if stage not in opportunities.columns:
         raise InvalidColumnsError(f"pipeline_by_stage needs the column {stage!r}.")

@@ -11,8 +11,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import bspandas
-import bspandas.accessor
-from bspandas.accessor import BackstoryAccessor
+import bspandas.frame.accessor
+from bspandas.frame.accessor import BackstoryAccessor
 from tests.test_reshape import (
     BACKENDS,
     accounts_frame,
@@ -42,7 +42,7 @@ def fetched_accounts() -> pd.DataFrame:
 
 def test_importing_bspandas_accessor_registers_backstory_on_every_frame() -> None:
     assert isinstance(pd.DataFrame().backstory, BackstoryAccessor)
-    assert bspandas.accessor.__all__ == ["BackstoryAccessor"]
+    assert bspandas.frame.accessor.__all__ == ["BackstoryAccessor"]
     assert "0 rows" in repr(pd.DataFrame().backstory)
 
 

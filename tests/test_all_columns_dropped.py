@@ -7,9 +7,9 @@ import warnings
 import pytest
 
 import bspandas as bs
+from bspandas._exceptions import MissingColumnsError, ResponseError
+from bspandas._io.parse import read_answer
 from bspandas.catalog import resolve
-from bspandas.errors import MissingColumnsError, ResponseError
-from bspandas.parse import read_answer
 from bspandas.sandbox import serve
 from tests.test_hostile_answers import Stream, chop
 

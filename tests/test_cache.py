@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bspandas.cache import Cache, as_cache
-from bspandas.errors import CacheWarning, ConfigurationError
+from bspandas._exceptions import CacheWarning, ConfigurationError
+from bspandas._io.cache import Cache, as_cache
 
 
 def frame() -> pd.DataFrame:

@@ -11,8 +11,7 @@ import pytest
 
 import bspandas
 from bspandas import catalog
-from bspandas.catalog import store, vocabulary
-from bspandas.errors import (
+from bspandas._exceptions import (
     InvalidColumnsError,
     InvalidVariationError,
     UnknownMetricError,
@@ -20,7 +19,8 @@ from bspandas.errors import (
     UnregisteredMetricWarning,
     VariationAdjustedWarning,
 )
-from bspandas.schema import validate_frame
+from bspandas.catalog import store, vocabulary
+from bspandas.validation.schema import validate_frame
 
 
 def test_get_returns_typed_entry() -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bspandas import catalog
+from bspandas._exceptions import InvalidColumnsError
 from bspandas.catalog import store
-from bspandas.errors import InvalidColumnsError
 from tests.conftest import ROOT, SPEC_DIR
 
 pytestmark = pytest.mark.spec

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 import bspandas as bs
-from bspandas.client import CHUNK, Client, RetryPolicy
+from bspandas._http.client import CHUNK, Client, RetryPolicy
 from bspandas.sandbox import Sandbox, serve
 from bspandas.sandbox.testing import get_token, raw_post
 from tests.wire import Sent, Wire, answer, csv_answer, token_answer

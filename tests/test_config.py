@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bspandas.config import check_base_url, resolve_credentials
-from bspandas.errors import ConfigurationError, InsecureConfigWarning, MissingCredentialsError
+from bspandas._exceptions import ConfigurationError, InsecureConfigWarning, MissingCredentialsError
+from bspandas._http.config import check_base_url, resolve_credentials
 
 ENV = {
     "BACKSTORY_CLIENT_ID": "env-id",
@@ -137,7 +137,7 @@ def test_odd_base_urls_are_refused(url: str) -> None:
 
 def test_hosts_must_agree_between_urllib_and_urllib3(monkeypatch: pytest.MonkeyPatch) -> None:
     """The last line of defence, for a disagreement no other rule catches."""
-    from bspandas import config
+    from bspandas._http import config
 
     monkeypatch.setattr(config, "_connect_target", lambda url: ("127.0.0.2", 8080))
     with pytest.raises(ConfigurationError, match="different host"):
@@ -145,7 +145,7 @@ def test_hosts_must_agree_between_urllib_and_urllib3(monkeypatch: pytest.MonkeyP
 
 
 def test_a_client_refuses_credentials_in_its_url() -> None:
-    from bspandas.client import Client
+    from bspandas._http.client import Client
 
     with pytest.raises(ConfigurationError) as info:
         Client("id", "secret-value", "https://u:pass-word-9@api.people.ai", environ={})

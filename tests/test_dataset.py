@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import bspandas as bs
-from bspandas.dataset import MANIFEST, WindowDone, _expression, windows_for
-from bspandas.filters import parse_filter
+from bspandas.frame.dataset import MANIFEST, WindowDone, _expression, windows_for
+from bspandas.query.filters import parse_filter
 from bspandas.sandbox import Sandbox
 
 COLUMNS = [

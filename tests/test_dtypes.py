@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 import bspandas as bs
-from bspandas.dtypes import BACKENDS, TABLE, arrow_read_type, dtype_for, dtype_table_markdown
+from bspandas._io.dtypes import BACKENDS, TABLE, arrow_read_type, dtype_for, dtype_table_markdown
 from bspandas.sandbox import serve
 from tests.conftest import ROOT
 

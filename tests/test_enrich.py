@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas.client import Client
-from bspandas.enrich import plan_fetch
+from bspandas._http.client import Client
+from bspandas.frame.enrich import plan_fetch
 from bspandas.sandbox import Sandbox
 
 BASE = ["ootb_account_crm_id", "ootb_account_name"]
@@ -97,11 +97,11 @@ def test_fetch_refuses_a_client_of_another_host(
     with other.client() as stranger:
         with pytest.raises(bs.QueryError, match=r"was read from .* but the client talks to"):
             base.backstory.fetch(["annual_revenue"], client=stranger)
-        monkeypatch.setattr("bspandas.enrich.default_client", lambda: stranger)
+        monkeypatch.setattr("bspandas.frame.enrich.default_client", lambda: stranger)
         with pytest.raises(bs.QueryError, match="another tenant"):
             base.backstory.fetch(["annual_revenue"])  # the default client is checked too
     assert other.count(endpoint="export") == 0
-    monkeypatch.setattr("bspandas.enrich.default_client", lambda: client)
+    monkeypatch.setattr("bspandas.frame.enrich.default_client", lambda: client)
     assert base.backstory.fetch(["annual_revenue"])["annual_revenue"].notna().all()
 
 

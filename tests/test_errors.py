@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import bspandas
-from bspandas import errors
+from bspandas import _exceptions as errors
 
 
 def _classes(base: type) -> list[type]:

@@ -15,8 +15,8 @@ import pytest
 
 import bspandas as bs
 from bspandas import catalog
-from bspandas.dtypes import TEXT_DTYPE
-from bspandas.errors import InvalidColumnsError, VariationAdjustedWarning
+from bspandas._exceptions import InvalidColumnsError, VariationAdjustedWarning
+from bspandas._io.dtypes import TEXT_DTYPE
 from bspandas.sandbox import Sandbox
 from bspandas.sandbox.command import build_parser, sandbox_options
 from bspandas.sandbox.tenant import CUSTOM_STAGE

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bspandas import filters
-from bspandas.errors import InvalidFilterError, UnknownMetricError
-from bspandas.filters import parse_filter, parse_where
+from bspandas._exceptions import InvalidFilterError, UnknownMetricError
+from bspandas.query import filters
+from bspandas.query.filters import parse_filter, parse_where
 
 ACCOUNT = "account"
 

@@ -25,9 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bspandas import catalog
-from bspandas.catalog import resolve
-from bspandas.dtypes import TEXT_DTYPE
-from bspandas.errors import (
+from bspandas._exceptions import (
     BackstoryError,
     ConversionError,
     HeaderMismatchError,
@@ -35,7 +33,9 @@ from bspandas.errors import (
     ResponseError,
     TruncatedResponseError,
 )
-from bspandas.parse import MAX_HEADER, _Aligner, iter_answer, match_header, read_answer
+from bspandas._io.dtypes import TEXT_DTYPE
+from bspandas._io.parse import MAX_HEADER, _Aligner, iter_answer, match_header, read_answer
+from bspandas.catalog import resolve
 
 
 class Stream:

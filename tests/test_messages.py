@@ -8,7 +8,7 @@ import pytest
 
 import bspandas as bs
 from bspandas import cli
-from bspandas.config import resolve_credentials
+from bspandas._http.config import resolve_credentials
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas import reader
-from bspandas.client import Client, RetryPolicy
+from bspandas._http.client import Client, RetryPolicy
+from bspandas._read import reader
 from bspandas.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
+from bspandas._http.client import RetryPolicy
+from bspandas._io.parse import read_answer
 from bspandas.catalog import resolve
-from bspandas.client import RetryPolicy
-from bspandas.parse import read_answer
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)
 DATES = ["ootb_opportunity_crm_id", "ootb_opportunity_close_date", "ootb_opportunity_created_at"]

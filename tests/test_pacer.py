@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bspandas.errors import PacingWarning, RateLimitError
-from bspandas.pacer import Pacer
+from bspandas._exceptions import PacingWarning, RateLimitError
+from bspandas._http.pacer import Pacer
 
 
 class FakeClock:

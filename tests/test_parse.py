@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from bspandas.catalog import resolve
-from bspandas.errors import (
+from bspandas._exceptions import (
     ConversionError,
     HeaderMismatchError,
     MissingColumnsError,
     TruncatedResponseError,
 )
-from bspandas.parse import iter_answer, match_header, read_answer
+from bspandas._io.parse import iter_answer, match_header, read_answer
+from bspandas.catalog import resolve
 
 
 class Stream:

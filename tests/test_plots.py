@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bspandas import plots
-from bspandas.errors import InvalidColumnsError
+from bspandas._exceptions import InvalidColumnsError
 
 
 def emails() -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 
 import bspandas as bs
 from bspandas import catalog
-from bspandas.catalog.probe import cached
+from bspandas._read.probe import cached
 from bspandas.cli import main
 from bspandas.sandbox import Sandbox
 

@@ -11,8 +11,8 @@ import pytest
 import tqdm.std
 
 import bspandas as bs
-from bspandas import reader
-from bspandas.client import RetryPolicy
+from bspandas._http.client import RetryPolicy
+from bspandas._read import reader
 from bspandas.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import bspandas as bs
-from bspandas.client import Client, RetryPolicy
-from bspandas.dtypes import dtype_for
+from bspandas._http.client import Client, RetryPolicy
+from bspandas._io.dtypes import dtype_for
 from bspandas.sandbox import Sandbox, serve
 
 SETTINGS = settings(
@@ -253,7 +253,7 @@ _NOT = {
 
 
 def render_api(node: Any, negate: bool = False) -> dict[str, Any]:
-    """The API dict, written independently of bspandas.filters (De Morgan by hand)."""
+    """The API dict, written independently of bspandas.query.filters (De Morgan by hand)."""
     kind, body = node
     if kind == "leaf":
         column, op, value = body

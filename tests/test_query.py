@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import bspandas as bs
-from bspandas.errors import InvalidColumnsError, QueryError, UnknownObjectError
+from bspandas._exceptions import InvalidColumnsError, QueryError, UnknownObjectError
 
 
 def test_payload_is_the_documented_json() -> None:

@@ -35,10 +35,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import bspandas as bs
+from bspandas._exceptions import InvalidFilterError
+from bspandas._http.client import Client
 from bspandas.catalog import store
-from bspandas.client import Client
-from bspandas.errors import InvalidFilterError
-from bspandas.filters import parse_where
+from bspandas.query.filters import parse_where
 from bspandas.sandbox import serve
 
 SETTINGS = settings(

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
+from bspandas._exceptions import ConversionError
+from bspandas._http.client import Client, RetryPolicy
 from bspandas.catalog import vocabulary
-from bspandas.client import Client, RetryPolicy
-from bspandas.errors import ConversionError
 from bspandas.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)
@@ -531,7 +531,7 @@ def test_progress_setting_beats_an_imported_notebook_kernel(
     import sys
     import types
 
-    from bspandas import reader
+    from bspandas._read import reader
 
     # what importing ipykernel in an earlier test (the notebook runner) leaves behind
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
@@ -563,7 +563,7 @@ def test_interactive_is_decided_by_the_setting(
     import sys
     import types
 
-    from bspandas import reader
+    from bspandas._read import reader
 
     monkeypatch.setenv(reader.PROGRESS_ENV, setting)
     monkeypatch.setenv("CI", ci)
@@ -575,7 +575,7 @@ def test_interactive_is_decided_by_the_setting(
 
 
 def test_an_unknown_progress_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bspandas import reader
+    from bspandas._read import reader
 
     monkeypatch.setenv(reader.PROGRESS_ENV, "sometimes")
     with pytest.raises(bs.ConfigurationError, match="BSPANDAS_PROGRESS='sometimes'"):
@@ -743,7 +743,7 @@ def test_cached_entry_without_its_fetch_time_is_fetched_again(
 
 
 def test_cache_key_holds_each_column_definition() -> None:
-    from bspandas.reader import _cache_extra
+    from bspandas._read.reader import _cache_extra
 
     def extra() -> str:
         return _cache_extra(

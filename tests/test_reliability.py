@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas.client import Client, RetryPolicy
-from bspandas.pacer import Pacer
+from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.pacer import Pacer
 from bspandas.sandbox import Sandbox, serve
 
 COLUMNS = [

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import bspandas as bs
-from bspandas.cache import Cache
-from bspandas.pacer import Pacer
+from bspandas._http.pacer import Pacer
+from bspandas._io.cache import Cache
 from bspandas.sandbox import Sandbox
 
 SECRET = "cs-" + secrets.token_urlsafe(24)

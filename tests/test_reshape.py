@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal, assert_series_equal
 
 import bspandas
-import bspandas.accessor
-from bspandas import catalog, reshape
-from bspandas.dtypes import Backend
+import bspandas.frame.accessor
+from bspandas import catalog
+from bspandas._io.dtypes import Backend
+from bspandas.frame import reshape
 
 BACKENDS: tuple[Backend, ...] = ("numpy_nullable", "pyarrow")
 STAGES = list(reshape.DEFAULT_STAGE_PROBABILITY)

@@ -9,7 +9,12 @@ from collections.abc import Callable
 import pytest
 
 import bspandas as bs
-from bspandas.client import DEFAULT_HOURLY_BUDGET, UNLIMITED_BUDGET, RetryPolicy, set_default_client
+from bspandas._http.client import (
+    DEFAULT_HOURLY_BUDGET,
+    UNLIMITED_BUDGET,
+    RetryPolicy,
+    set_default_client,
+)
 from bspandas.sandbox import Sandbox
 from bspandas.sandbox.command import build_parser
 from bspandas.sandbox.command import run as run_sandbox

@@ -23,7 +23,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bspandas.errors import InsecureConfigWarning
+from bspandas._exceptions import InsecureConfigWarning
 from bspandas.sandbox import EXPORT_PATH, TOKEN_PATH, Sandbox, serve
 from bspandas.sandbox import server as server_module
 from bspandas.sandbox.command import build_parser

@@ -8,8 +8,7 @@ import pytest
 from pandera.typing import DataFrame
 
 import bspandas
-from bspandas.schema import schema_for, validate_frame
-from bspandas.schemas import (
+from bspandas.validation.models import (
     AccountModel,
     ActivityModel,
     OpportunityModel,
@@ -17,6 +16,7 @@ from bspandas.schemas import (
     core_columns,
     field_columns,
 )
+from bspandas.validation.schema import schema_for, validate_frame
 
 
 def test_three_kinds_of_failure_are_reported_at_once() -> None:
@@ -173,7 +173,7 @@ def _field_frame(rows: int, seed: int) -> pd.DataFrame:
     duplicated ids, missing cells everywhere."""
     import numpy as np
 
-    from bspandas.dtypes import TEXT_DTYPE
+    from bspandas._io.dtypes import TEXT_DTYPE
 
     rng = np.random.default_rng(seed)
     scores = rng.uniform(0, 100, rows)
@@ -191,7 +191,7 @@ def _field_frame(rows: int, seed: int) -> pd.DataFrame:
 
 
 def test_vectorised_validation_counts_exactly_and_samples_boundedly() -> None:
-    from bspandas.schema import FAILURE_SAMPLE
+    from bspandas.validation.schema import FAILURE_SAMPLE
 
     frame = _field_frame(20_000, seed=3)
     schema = schema_for("account", list(frame.columns), coerce=False)

@@ -18,9 +18,9 @@ import pyarrow as pa
 import pytest
 
 import bspandas as bs
-from bspandas.client import Client
-from bspandas.errors import IgnoredFilterError, IgnoredFilterWarning
-from bspandas.filters import parse_where
+from bspandas._exceptions import IgnoredFilterError, IgnoredFilterWarning
+from bspandas._http.client import Client
+from bspandas.query.filters import parse_where
 from bspandas.sandbox import Sandbox, serve
 from bspandas.sandbox.command import build_parser, sandbox_options
 from bspandas.sandbox.tenant import TenantOptions, as_instant

@@ -1,5 +1,5 @@
 """Every warning points at the user's line (``find_stacklevel``), for each warning class in
-:mod:`bspandas.errors`; chunked reads warn once per read."""
+:mod:`bspandas._exceptions`; chunked reads warn once per read."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas import errors, reshape
-from bspandas.cache import Cache
-from bspandas.client import Client, RetryPolicy
-from bspandas.config import resolve_credentials
+from bspandas import _exceptions as errors
+from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.config import resolve_credentials
+from bspandas._io.cache import Cache
+from bspandas.frame import reshape
 from bspandas.sandbox import Sandbox
 from bspandas.sandbox.export import ExportPlan
 from tests.test_reshape import join_accounts, opportunities_frame

@@ -19,13 +19,13 @@ from typing import Any
 
 import pandas as pd
 
+from bspandas._exceptions import robust_repr
+from bspandas._read.probe import probe
 from bspandas.catalog import vocabulary as period_vocabulary
 from bspandas.catalog.model import OBJECTS, TYPES, Metric, Part
-from bspandas.catalog.probe import probe
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve
 from bspandas.catalog.search import metrics_frame, search_frame
 from bspandas.catalog.store import clear_custom, lookup, register, register_file, version
-from bspandas.errors import robust_repr
 
 __all__ = [
     "OBJECTS",
@@ -136,7 +136,7 @@ def describe(slug: str, object: str | None = None) -> MetricInfo:
     >>> info["periods"][2]["header label"]
     'Meetings (Last 30 Days)'
     """
-    from bspandas.dtypes import dtype_for
+    from bspandas._io.dtypes import dtype_for
 
     metric = get(slug, object)
     period_rows = [

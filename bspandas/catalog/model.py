@@ -20,15 +20,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bspandas._exceptions import robust_repr
 from bspandas.catalog import vocabulary as _periods
-from bspandas.errors import robust_repr
 
 __all__ = ["EVIDENCE", "KINDS", "OBJECTS", "TYPES", "Metric", "Part"]
 
 OBJECTS: tuple[str, ...] = ("account", "opportunity", "user", "activity", "person")
 KINDS: tuple[str, ...] = ("field", "metric")
 
-#: The finer types. Each maps to one pandas dtype per backend (see ``bspandas.dtypes``).
+#: The finer types. Each maps to one pandas dtype per backend (see ``bspandas._io.dtypes``).
 TYPES: tuple[str, ...] = (
     "text",
     "id",

@@ -22,11 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from bspandas._utils import find_stacklevel
-from bspandas.catalog import store
-from bspandas.catalog import vocabulary as _periods
-from bspandas.catalog.model import OBJECTS, Metric, Part
-from bspandas.errors import (
+from bspandas._exceptions import (
     InvalidColumnsError,
     InvalidVariationError,
     UnknownMetricError,
@@ -34,6 +30,10 @@ from bspandas.errors import (
     VariationAdjustedWarning,
     robust_repr,
 )
+from bspandas._utils import find_stacklevel
+from bspandas.catalog import store
+from bspandas.catalog import vocabulary as _periods
+from bspandas.catalog.model import OBJECTS, Metric, Part
 
 __all__ = ["Column", "Output", "parse_name", "resolve", "resolve_one"]
 

@@ -22,15 +22,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bspandas._utils import find_stacklevel
-from bspandas.catalog import vocabulary as _periods
-from bspandas.catalog.model import OBJECTS, TYPES, Metric, Part
-from bspandas.errors import (
+from bspandas._exceptions import (
     InvalidColumnsError,
     UnknownMetricError,
     UnknownObjectError,
     UnregisteredMetricWarning,
 )
+from bspandas._utils import find_stacklevel
+from bspandas.catalog import vocabulary as _periods
+from bspandas.catalog.model import OBJECTS, TYPES, Metric, Part
 
 __all__ = [
     "all_metrics",

@@ -23,7 +23,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, TextIO
 
-from bspandas.errors import InsecureConfigWarning
+from bspandas._exceptions import InsecureConfigWarning
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.server import Sandbox
 from bspandas.sandbox.tenant import AS_OF, VOCABULARIES, TenantOptions, as_instant

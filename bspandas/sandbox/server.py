@@ -34,8 +34,8 @@ from dataclasses import dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from bspandas._exceptions import InsecureConfigWarning, robust_repr
 from bspandas._utils import find_stacklevel
-from bspandas.errors import InsecureConfigWarning, robust_repr
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults
 from bspandas.sandbox.metrics import MetricEngine
@@ -44,7 +44,7 @@ from bspandas.sandbox.render import header_line, iter_batches
 from bspandas.sandbox.tenant import Tenant, TenantOptions
 
 if TYPE_CHECKING:
-    from bspandas.client import Client
+    from bspandas._http.client import Client
 
 __all__ = ["EXPORT_PATH", "TOKEN_PATH", "RequestRecord", "Sandbox"]
 
@@ -142,7 +142,7 @@ class Sandbox:
     (oldest dropped), ``max_tokens`` live tokens (expired ones swept, then the oldest).
     ``wait(seconds, stopping) -> stopped`` is how slow faults wait (the default returns early
     when the sandbox stops); tests pass their own to avoid real time. A ``host`` other than
-    loopback warns (:class:`~bspandas.errors.InsecureConfigWarning`).
+    loopback warns (:class:`~bspandas._exceptions.InsecureConfigWarning`).
     """
 
     def __init__(
@@ -293,9 +293,9 @@ class Sandbox:
         return f"{count};window={faults.budget_window:g}"
 
     def client(self, **options: Any) -> Client:
-        """A :class:`bspandas.client.Client` for this sandbox (its credentials and URL),
+        """A :class:`bspandas._http.client.Client` for this sandbox (its credentials and URL),
         pacing to the sandbox's hourly budget unless ``hourly_budget=`` says otherwise."""
-        from bspandas.client import Client
+        from bspandas._http.client import Client
 
         return Client(
             client_id=self.client_id,

@@ -30,9 +30,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bspandas._exceptions import robust_repr
 from bspandas.catalog import store as _catalog
-from bspandas.errors import robust_repr
-from bspandas.reshape import DEFAULT_STAGE_PROBABILITY
+from bspandas.catalog.business import DEFAULT_STAGE_PROBABILITY
 
 __all__ = [
     "ACTIVITY_TYPES",

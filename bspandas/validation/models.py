@@ -10,12 +10,12 @@ through pandera's own tools::
 
     import pandera.pandas as pa
     from pandera.typing import DataFrame
-    from bspandas.schemas import AccountModel
+    from bspandas.validation.models import AccountModel
 
     @pa.check_types
     def at_risk(accounts: DataFrame[AccountModel]) -> DataFrame[AccountModel]: ...
 
->>> from bspandas.schemas import AccountModel
+>>> from bspandas.validation.models import AccountModel
 >>> "ootb_account_crm_id" in AccountModel.to_schema().columns
 True
 """
@@ -29,7 +29,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from bspandas.catalog import store
-from bspandas.schema import schema_for, validate_frame
+from bspandas.validation.schema import schema_for, validate_frame
 
 __all__ = [
     "AccountModel",

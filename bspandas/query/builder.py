@@ -17,10 +17,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from bspandas._exceptions import InvalidColumnsError, InvalidFilterError, QueryError, robust_repr
 from bspandas.catalog import store, vocabulary
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
-from bspandas.errors import InvalidColumnsError, InvalidFilterError, QueryError, robust_repr
-from bspandas.filters import (
+from bspandas.query.filters import (
     AllOf,
     AnyOf,
     Condition,

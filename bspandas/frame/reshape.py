@@ -1,12 +1,12 @@
 """Reshaping Backstory frames: variations as columns or long form, account/opportunity joins.
 
-Pure functions over DataFrames; ``df.backstory`` (``bspandas.accessor``) calls them. Column
+Pure functions over DataFrames; ``df.backstory`` (``bspandas.frame.accessor``) calls them. Column
 names are mapped to catalog entries once per call (``{slug}`` or ``{slug}_{period}``, expanded
 parts ``{slug}_id``, ``{slug}_name``, ``{slug}_currency``); the data itself is moved with plain
 vectorised pandas.
 
 >>> import pandas as pd
->>> from bspandas.reshape import melt_variations, unmelt_variations
+>>> from bspandas.frame.reshape import melt_variations, unmelt_variations
 >>> wide = pd.DataFrame({
 ...     "ootb_account_crm_id": pd.array(["001A", "001B"], dtype="string"),
 ...     "ootb_emails_sent_last_7_days": pd.array([3, 1], dtype="Int64"),
@@ -34,20 +34,20 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from bspandas._utils import find_stacklevel, renamed
-from bspandas.catalog import store
-from bspandas.catalog import vocabulary as _periods
-from bspandas.catalog.model import OBJECTS, Metric, Part
-from bspandas.catalog.resolve import parse_name
-from bspandas.dtypes import Backend, dtype_for
-from bspandas.errors import (
+from bspandas._exceptions import (
     InvalidColumnsError,
     MixedCurrencyError,
     OrphanRowsWarning,
     QueryError,
     SchemaValidationError,
 )
-from bspandas.schema import PRIMARY_KEYS
+from bspandas._io.dtypes import Backend, dtype_for
+from bspandas._utils import find_stacklevel, renamed
+from bspandas.catalog import store
+from bspandas.catalog import vocabulary as _periods
+from bspandas.catalog.business import ACCOUNT_KEYS, DEFAULT_STAGE_PROBABILITY, PRIMARY_KEYS
+from bspandas.catalog.model import OBJECTS, Metric, Part
+from bspandas.catalog.resolve import parse_name
 
 __all__ = [
     "ACCOUNT_KEYS",
@@ -84,21 +84,6 @@ OrphanPolicy: TypeAlias = Literal["warn", "ignore"]
 #: ``True`` for the standard roll-up, or pandas named aggregations ``{name: (column, func)}``.
 AggregateSpec: TypeAlias = "bool | Mapping[str, tuple[str, str | Callable[..., Any]]] | None"
 Json: TypeAlias = Any  # a JSON-safe value (str, int, float, bool, None, lists and dicts of them)
-
-#: The keys an opportunity frame and an account frame are joined on, tried in this order.
-ACCOUNT_KEYS: tuple[str, ...] = ("account.crm_id", "account.internal_id", "account.name")
-
-#: Stage probabilities (percent) used for the weighted pipeline when the frame has no
-#: ``ootb_stage_probability`` column (or a row has no value there).
-DEFAULT_STAGE_PROBABILITY: dict[str, float] = {
-    "Prospecting": 10.0,
-    "Qualification": 20.0,
-    "Needs Analysis": 30.0,
-    "Proposal": 50.0,
-    "Negotiation": 75.0,
-    "Closed Won": 100.0,
-    "Closed Lost": 0.0,
-}
 
 _LONG_COLUMNS = ("metric", "period", "value")
 _AMOUNT_SLUGS = (

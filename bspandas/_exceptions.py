@@ -48,7 +48,7 @@ everything the library raises on purpose and
 Messages say what was wrong, what was expected and what to do next. They never contain a
 client secret or a bearer token: :func:`redact` scrubs anything that reaches a message.
 
->>> from bspandas.errors import UnknownMetricError, BackstoryError
+>>> from bspandas._exceptions import UnknownMetricError, BackstoryError
 >>> issubclass(UnknownMetricError, BackstoryError)
 True
 """

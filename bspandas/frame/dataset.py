@@ -47,12 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bspandas.catalog import store
-from bspandas.catalog.resolve import Output
-from bspandas.catalog.vocabulary import window as period_window
-from bspandas.client import Client, default_client
-from bspandas.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
-from bspandas.errors import (
+from bspandas._exceptions import (
     DatasetError,
     QueryError,
     TransportError,
@@ -60,8 +55,13 @@ from bspandas.errors import (
     UnverifiedAnswerWarning,
     robust_repr,
 )
-from bspandas.filters import AllOf, AnyOf, Condition, Node, parse_filter
-from bspandas.query import Query, caller_variables
+from bspandas._http.client import Client, default_client
+from bspandas._io.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
+from bspandas.catalog import store
+from bspandas.catalog.resolve import Output
+from bspandas.catalog.vocabulary import window as period_window
+from bspandas.query.builder import Query, caller_variables
+from bspandas.query.filters import AllOf, AnyOf, Condition, Node, parse_filter
 
 __all__ = [
     "MANIFEST",
@@ -429,7 +429,7 @@ def _scan(
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None, int]:
     """One request for the split attribute alone: its first and last value, and the rows
     without one (those fall in no window)."""
-    from bspandas.reader import read_query
+    from bspandas._read.reader import read_query
 
     probe = Query(
         query.object, [slug], filter=None if query.filter is None else query.filter.to_api()
@@ -770,7 +770,7 @@ def _export_window(
     the start. An answer without its terminating chunk is accepted only when a second one
     agrees on the row count (as ``read_query`` does for whole reads).
     """
-    from bspandas.reader import read_query
+    from bspandas._read.reader import read_query
 
     extra: dict[str, Any] = {}
     if window is not None and split is not None:

@@ -22,8 +22,8 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 
+from bspandas._exceptions import PacingWarning, RateLimitError, robust_repr
 from bspandas._utils import find_stacklevel
-from bspandas.errors import PacingWarning, RateLimitError, robust_repr
 
 __all__ = ["Pacer"]
 

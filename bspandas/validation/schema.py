@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from bspandas._exceptions import InvalidColumnsError, SchemaValidationError, UnknownMetricError
+from bspandas._io.dtypes import Backend, dtype_for
 from bspandas.catalog import store
+from bspandas.catalog.business import PRIMARY_KEYS
 from bspandas.catalog.model import Metric, Part
 from bspandas.catalog.resolve import parse_name, resolve
-from bspandas.dtypes import Backend, dtype_for
-from bspandas.errors import InvalidColumnsError, SchemaValidationError, UnknownMetricError
 
 if TYPE_CHECKING:  # pandera is imported when a schema is first built (import time)
     import pandera.pandas as pa
@@ -36,14 +37,6 @@ __all__ = [
 #: the first ones in row order. The exact number of failures of each check is in the
 #: summary and in ``failure_cases.attrs["failure_counts"]``.
 FAILURE_SAMPLE = 100
-
-#: The key that identifies a row of each object (its column must be unique).
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "account": ("account.crm_id", "account.internal_id"),
-    "opportunity": ("opportunity.crm_id", "opportunity.internal_id"),
-    "user": ("user.crm_id", "user.internal_id", "user.email"),
-    "activity": ("activity.uid",),
-}
 
 
 def _range_check(lo: float | None, hi: float | None, type: str) -> pa.Check:

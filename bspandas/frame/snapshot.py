@@ -21,8 +21,10 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow.parquet as pq
 
-from bspandas.client import Client, default_client
-from bspandas.dataset import (
+from bspandas._exceptions import DatasetError, InvalidColumnsError, QueryError
+from bspandas._http.client import Client, default_client
+from bspandas._io.dtypes import Backend, dtype_for
+from bspandas.frame.dataset import (
     DEFAULT_CHUNKSIZE,
     FILE_NAME,
     _fs,
@@ -36,9 +38,7 @@ from bspandas.dataset import (
     table_to_frame,
     write_frames,
 )
-from bspandas.dtypes import Backend, dtype_for
-from bspandas.errors import DatasetError, InvalidColumnsError, QueryError
-from bspandas.query import Query, caller_variables
+from bspandas.query.builder import Query, caller_variables
 
 __all__ = ["read_snapshots", "snapshot", "trend"]
 
@@ -103,7 +103,7 @@ def snapshot(
     today's UTC date. The same day taken twice is replaced atomically (the new file is
     written under a hidden name, then renamed over the old one). Returns the day written.
     """
-    from bspandas.reader import read_query
+    from bspandas._read.reader import read_query
 
     variables = caller_variables() if where is not None else None
     query = Query(object, columns, where=where, filter=filter, variables=variables)
@@ -237,7 +237,7 @@ def trend(
     frame: pd.DataFrame, metric: str, object: str | None = None, index: str | None = None
 ) -> pd.DataFrame:
     """One row per key, one column per snapshot, the values of ``metric``."""
-    from bspandas import reshape
+    from bspandas.frame import reshape
 
     if PARTITION not in frame.columns:
         raise InvalidColumnsError(

@@ -46,8 +46,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import IncompleteRead as Urllib3IncompleteRead
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from bspandas.config import Credentials, resolve_credentials
-from bspandas.errors import (
+from bspandas._exceptions import (
     APIError,
     AuthenticationError,
     BackstoryError,
@@ -61,7 +60,8 @@ from bspandas.errors import (
     register_secret,
     robust_repr,
 )
-from bspandas.pacer import Pacer
+from bspandas._http.config import Credentials, resolve_credentials
+from bspandas._http.pacer import Pacer
 
 __all__ = ["Body", "Client", "RetryPolicy", "connect", "default_client", "set_default_client"]
 
@@ -672,7 +672,7 @@ class Client:
 
     Credentials come from the arguments, else ``BACKSTORY_CLIENT_ID`` /
     ``BACKSTORY_CLIENT_SECRET`` / ``BACKSTORY_BASE_URL``, else the config file (see
-    :mod:`bspandas.config`). The secret and the bearer token stay in memory: they are never
+    :mod:`bspandas._http.config`). The secret and the bearer token stay in memory: they are never
     shown in a repr, a log line or an exception.
 
     ``deadline`` (seconds) bounds each export call, retries included, from its first
@@ -1260,9 +1260,9 @@ def connect(
 
     >>> import bspandas as bs
     >>> client = bs.connect("id", "secret", "http://localhost:9999")
-    >>> bs.client.default_client() is client
+    >>> bs.default_client() is client
     True
-    >>> bs.client.set_default_client(None); client.close()
+    >>> bs.set_default_client(None); client.close()
     """
     client = Client(client_id, client_secret, base_url, **options)
     set_default_client(client)

@@ -35,17 +35,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bspandas._utils import find_stacklevel
-from bspandas.catalog import store, vocabulary
-from bspandas.catalog.model import Metric, Part
-from bspandas.catalog.resolve import Column, parse_name, resolve_one
-from bspandas.errors import (
+from bspandas._exceptions import (
     InvalidFilterError,
     PossibleTypoWarning,
     QueryError,
     VariationAdjustedWarning,
     quote_input,
 )
+from bspandas._utils import find_stacklevel
+from bspandas.catalog import store, vocabulary
+from bspandas.catalog.model import Metric, Part
+from bspandas.catalog.resolve import Column, parse_name, resolve_one
 
 __all__ = [
     "AllOf",

@@ -19,7 +19,7 @@ backend and ``bool[pyarrow]`` in the pyarrow one, so ``& | ~`` combine any two o
 reported, never turned into missing values); with ``dtype_backend="pyarrow"`` they stay
 Arrow strings, checked by the schema.
 
->>> from bspandas.dtypes import dtype_for
+>>> from bspandas._io.dtypes import dtype_for
 >>> str(dtype_for("count"))
 'Int64'
 >>> str(dtype_for("timestamp", backend="pyarrow"))

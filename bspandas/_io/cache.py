@@ -37,8 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bspandas._exceptions import CacheWarning, ConfigurationError, robust_repr
 from bspandas._utils import find_stacklevel
-from bspandas.errors import CacheWarning, ConfigurationError, robust_repr
 
 __all__ = ["Cache", "as_cache", "default_cache_dir"]
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from bspandas import reshape
+from bspandas._exceptions import InvalidColumnsError, MissingRowsWarning, QueryError
+from bspandas._http.client import Client, default_client
+from bspandas._io.parse import empty_frame, unify_categories
 from bspandas._utils import find_stacklevel, renamed
 from bspandas.catalog.resolve import Column, parse_name, resolve
-from bspandas.client import Client, default_client
-from bspandas.errors import InvalidColumnsError, MissingRowsWarning, QueryError
-from bspandas.parse import empty_frame, unify_categories
-from bspandas.query import Query
+from bspandas.frame import reshape
+from bspandas.query.builder import Query
 
 __all__ = ["fetch_columns", "plan_fetch"]
 
@@ -122,7 +122,7 @@ def fetch_columns(
     from (``df.attrs["backstory"]["host"]``): ids of one tenant are never looked up in
     another. Every chunk gets the same dtypes, categories included.
     """
-    from bspandas.reader import read_query
+    from bspandas._read.reader import read_query
 
     key_name, key_column, wanted, queries = _queries(frame, obj, columns, chunksize)
     client = _same_host(frame, client)

@@ -33,10 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from bspandas.catalog import vocabulary
-from bspandas.catalog.resolve import Column, Output
-from bspandas.dtypes import TEXT_DTYPE, Backend, arrow_read_type, dtype_for
-from bspandas.errors import (
+from bspandas._exceptions import (
     BackstoryError,
     ConversionError,
     HeaderMismatchError,
@@ -44,6 +41,9 @@ from bspandas.errors import (
     ResponseError,
     TruncatedResponseError,
 )
+from bspandas._io.dtypes import TEXT_DTYPE, Backend, arrow_read_type, dtype_for
+from bspandas.catalog import vocabulary
+from bspandas.catalog.resolve import Column, Output
 
 __all__ = [
     "Answer",

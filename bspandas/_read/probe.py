@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
+from bspandas._exceptions import HeaderMismatchError, MissingColumnsError, ResponseError
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, resolve
-from bspandas.errors import HeaderMismatchError, MissingColumnsError, ResponseError
 
 __all__ = ["NO_MATCH", "cached", "probe", "unserved"]
 
@@ -46,7 +46,7 @@ TTL = 86400.0
 
 def _path(client: Any, obj: str, directory: str | Path | None) -> Path:
     """The tenant's probe file: its name hashes the host and client id (never a secret)."""
-    from bspandas.cache import Cache, default_cache_dir
+    from bspandas._io.cache import Cache, default_cache_dir
 
     key = Cache.key(
         host=client.host, tenant=client.client_id, payload={"probe": obj}, extra="probe-1"
@@ -89,7 +89,7 @@ def _save(
     directory: str | Path | None,
     clock: Callable[[], float],
 ) -> None:
-    from bspandas.cache import Cache
+    from bspandas._io.cache import Cache
 
     path = _path(client, obj, directory)
     folder = Cache(path.parent)
@@ -124,7 +124,7 @@ class _Prober:
         self.found: dict[str, tuple[bool | None, str | None]] = {}
 
     def header(self, columns: Sequence[Column]) -> list[str]:
-        from bspandas.parse import _split_header
+        from bspandas._io.parse import _split_header
 
         slug, value = NO_MATCH.get(self.object, (None, None))
         payload: dict[str, Any] = {
@@ -147,7 +147,7 @@ class _Prober:
         """Whether the tenant applies a filter on ``column``: one that matches no row
         answers with the header alone; rows mean the filter was ignored. ``None`` where no
         such filter exists (booleans, lists) or the budget is spent."""
-        from bspandas.filters import _FAMILY
+        from bspandas.query.filters import _FAMILY
 
         part = column.metric.parts[0]
         family = _FAMILY.get(part.type)
@@ -169,7 +169,7 @@ class _Prober:
             "columns": [column.api()],
             "filter": {"attribute": attribute, "clause": clause},
         }
-        from bspandas.parse import _split_header
+        from bspandas._io.parse import _split_header
 
         self.requests += 1
         with self.client.stream(payload) as body:
@@ -189,7 +189,7 @@ class _Prober:
                 self.found[c.name] = (False, None)
             return
         try:
-            from bspandas.parse import match_header
+            from bspandas._io.parse import match_header
 
             plan = match_header(labels, columns)
         except (MissingColumnsError, HeaderMismatchError):
@@ -237,7 +237,7 @@ def probe(
         ]
     resolved = resolve(columns, obj)
     if client is None:
-        from bspandas.client import default_client
+        from bspandas._http.client import default_client
 
         client = default_client()
     prober = _Prober(obj, client, budget)

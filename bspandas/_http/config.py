@@ -31,14 +31,14 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from bspandas._utils import find_stacklevel
-from bspandas.errors import (
+from bspandas._exceptions import (
     ConfigurationError,
     InsecureConfigWarning,
     MissingCredentialsError,
     register_secret,
     robust_repr,
 )
+from bspandas._utils import find_stacklevel
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -7,7 +7,7 @@ else from the columns (the object whose catalog knows most of them), else from
 keeps nothing but the frame; every method returns a new frame and works without attrs.
 
 >>> import pandas as pd
->>> import bspandas.accessor
+>>> import bspandas.frame.accessor
 >>> accounts = pd.DataFrame({
 ...     "ootb_account_crm_id": pd.array(["001A", "001B"], dtype="string"),
 ...     "ootb_emails_sent_last_7_days": pd.array([3, 1], dtype="Int64"),
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bspandas import reshape
+from bspandas._exceptions import InvalidColumnsError, robust_repr
+from bspandas._http.client import Client
 from bspandas._utils import renamed
 from bspandas.catalog import store
-from bspandas.client import Client
-from bspandas.errors import InvalidColumnsError, robust_repr
-from bspandas.schema import schema_for, validate_frame
+from bspandas.frame import reshape
+from bspandas.validation.schema import schema_for, validate_frame
 
 if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
     import pandera.pandas as pa
@@ -127,7 +127,7 @@ class BackstoryAccessor:
         :class:`bspandas.SchemaValidationError` listing every failure (``lazy=False``: the
         first). Columns the catalog does not know are not checked.
 
-        >>> from bspandas.errors import SchemaValidationError
+        >>> from bspandas._exceptions import SchemaValidationError
         >>> frame = pd.DataFrame({"ootb_churn_risk_score": [12, 150]})
         >>> try:
         ...     frame.backstory.validate()
@@ -188,8 +188,8 @@ class BackstoryAccessor:
         >>> later["ootb_opportunity_crm_id"].tolist()
         ['006B']
         """
-        from bspandas.filters import parse_where
-        from bspandas.query import caller_variables
+        from bspandas.query.builder import caller_variables
+        from bspandas.query.filters import parse_where
 
         variables = {
             **(caller_variables() if global_dict is None else dict(global_dict)),
@@ -206,7 +206,7 @@ class BackstoryAccessor:
         """Periods as columns: for one ``metric`` the plain columns then one column per period
         (canonical order); without, (metric, period) column levels where plain columns are
         ``(name, "")``. A long frame is unmelted first. See
-        :func:`bspandas.reshape.pivot_variations`.
+        :func:`bspandas.frame.pivot_variations`.
         """
         return reshape.pivot_variations(self._frame, self._object, metric)
 
@@ -217,7 +217,7 @@ class BackstoryAccessor:
     @renamed(id_columns="id_vars")
     def melt_variations(self, id_vars: Sequence[Hashable] | None = None) -> pd.DataFrame:
         """The long form ``[*id_vars, "metric", "period", "value"]``; see
-        :func:`bspandas.reshape.melt_variations`. ``unmelt_variations`` goes back.
+        :func:`bspandas.frame.melt_variations`. ``unmelt_variations`` goes back.
 
         >>> frame = pd.DataFrame({"ootb_account_crm_id": ["001A"],
         ...                       "ootb_emails_sent_last_7_days": pd.array([3], dtype="Int64"),
@@ -247,7 +247,7 @@ class BackstoryAccessor:
         >>> long.backstory.trend("ootb_churn_risk_score").to_numpy().tolist()
         [[10.0, 12.0], [50.0, 40.0]]
         """
-        from bspandas.snapshot import trend
+        from bspandas.frame.snapshot import trend
 
         return trend(self._frame, metric, self._object, index)
 
@@ -267,7 +267,7 @@ class BackstoryAccessor:
         """Join an opportunity frame onto this account frame: by default one row per
         (account, opportunity) pair, accounts without opportunities once; one row per account
         with ``aggregate=`` (money in one currency: ``currency=``, ``by_currency=``). See
-        :func:`bspandas.reshape.join_opportunities`.
+        :func:`bspandas.frame.join_opportunities`.
 
         >>> accounts = pd.DataFrame({"ootb_account_crm_id": pd.array(["A", "B"], dtype="string")})
         >>> opps = pd.DataFrame({"crm_account_id": pd.array(["A", "A"], dtype="string"),
@@ -298,7 +298,7 @@ class BackstoryAccessor:
         orphans: reshape.OrphanPolicy = "warn",
     ) -> pd.DataFrame:
         """Add the account columns to each opportunity of this frame. See
-        :func:`bspandas.reshape.join_account`.
+        :func:`bspandas.frame.join_account`.
         """
         self._expect("opportunity", "join_account", "join_opportunities")
         return reshape.join_account(self._frame, accounts, how, on=on, orphans=orphans)
@@ -324,7 +324,7 @@ class BackstoryAccessor:
         :class:`bspandas.MissingRowsWarning`. ``options`` go to :func:`bspandas.read_query`
         (``validate``, ``on_missing``, ``dtype_backend``...).
         """
-        from bspandas.enrich import fetch_columns
+        from bspandas.frame.enrich import fetch_columns
 
         return fetch_columns(
             self._frame, self.object, columns, client=client, chunksize=chunksize, **options

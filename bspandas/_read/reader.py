@@ -26,13 +26,7 @@ from typing import Any, Literal, overload
 import pandas as pd
 
 from bspandas import _options as options
-from bspandas._utils import find_stacklevel
-from bspandas.cache import Cache, as_cache
-from bspandas.catalog import store
-from bspandas.catalog.resolve import Column, Output, parse_name
-from bspandas.client import Body, Client, default_client
-from bspandas.dtypes import BACKENDS, Backend
-from bspandas.errors import (
+from bspandas._exceptions import (
     BackstoryError,
     ConfigurationError,
     ConversionError,
@@ -45,10 +39,16 @@ from bspandas.errors import (
     UnverifiedAnswerWarning,
     ValidationWarning,
 )
-from bspandas.filters import Node, conjuncts
-from bspandas.parse import Answer, HeaderPlan, iter_answer, read_answer
-from bspandas.query import Query, caller_variables
-from bspandas.schema import schema_for, validate_frame
+from bspandas._http.client import Body, Client, default_client
+from bspandas._io.cache import Cache, as_cache
+from bspandas._io.dtypes import BACKENDS, Backend
+from bspandas._io.parse import Answer, HeaderPlan, iter_answer, read_answer
+from bspandas._utils import find_stacklevel
+from bspandas.catalog import store
+from bspandas.catalog.resolve import Column, Output, parse_name
+from bspandas.query.builder import Query, caller_variables
+from bspandas.query.filters import Node, conjuncts
+from bspandas.validation.schema import schema_for, validate_frame
 
 __all__ = ["PROGRESS_ENV", "read_query"]
 
@@ -186,7 +186,7 @@ class _Reader:
         if plan.missing and self.on_missing == "raise":
             raise MissingColumnsError(_describe_missing(plan.missing))
         if plan.mismatched:
-            from bspandas.errors import HeaderMismatchWarning
+            from bspandas._exceptions import HeaderMismatchWarning
 
             pairs = "; ".join(
                 f"{o.name}: expected {o.label!r}, got {label!r}" for o, label in plan.mismatched
@@ -838,7 +838,7 @@ def _refuse_unserved(query: Query, client: Client, on_missing: str) -> None:
     """Fail before any request when a cached :func:`bspandas.catalog.probe` of this tenant
     found it does not serve a column the read needs (a filtered one, or any requested one
     under ``on_missing="raise"``), with the catalog's nearest slugs as suggestions."""
-    from bspandas.catalog.probe import unserved
+    from bspandas._read.probe import unserved
 
     try:
         dropped = unserved(client, query.object, query.request_columns)
