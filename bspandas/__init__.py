@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
 from bspandas import _deprecated, catalog, frame
@@ -64,6 +62,7 @@ from bspandas._options import (
     set_option,
 )
 from bspandas._read.reader import read_query
+from bspandas._version import __version__
 from bspandas.frame import accessor as _accessor  # noqa: F401  (registers df.backstory)
 from bspandas.frame.dataset import export_dataset, read_dataset
 from bspandas.frame.reshape import melt_variations, pivot_variations, unmelt_variations
@@ -77,10 +76,6 @@ if TYPE_CHECKING:
     from bspandas import sandbox
     from bspandas.validation import models as schemas
 
-try:
-    __version__ = _version("bspandas")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "APIError",

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import bspandas as bs
-from bspandas._http.client import EXPORT_PATH, TOKEN_PATH
+from bspandas._http.wire import EXPORT_PATH, TOKEN_PATH
 from bspandas.sandbox import Sandbox, serve
 
 COLUMNS = ["ootb_opportunity_crm_id", "ootb_opportunity_owner", "ootb_opportunity_close_date"]

@@ -62,19 +62,16 @@ from bspandas._exceptions import (
 )
 from bspandas._http.config import Credentials, resolve_credentials
 from bspandas._http.pacer import Pacer
+from bspandas._http.wire import EXPORT_PATH, SANDBOX_BUDGET_HEADER, TOKEN_PATH
 
 __all__ = ["Body", "Client", "RetryPolicy", "connect", "default_client", "set_default_client"]
 
 log = logging.getLogger("bspandas")
 
-TOKEN_PATH = "/v3/auth/tokens"
-EXPORT_PATH = "/v3/beta/insights/export"
 CHUNK = 1 << 20
 
 #: Export requests per hour a client paces itself to (the Query API's budget).
 DEFAULT_HOURLY_BUDGET = 100
-#: The header of a bspandas sandbox's token answers that announces its budget.
-SANDBOX_BUDGET_HEADER = "X-Sandbox-Hourly-Budget"
 #: What "unlimited" paces to.
 UNLIMITED_BUDGET = 1 << 30
 #: Default bound, in seconds, of one export call (retries and all).
@@ -747,7 +744,7 @@ class Client:
 
     @staticmethod
     def _new_session() -> requests.Session:
-        from bspandas import __version__
+        from bspandas._version import __version__
 
         session = requests.Session()
         adapter = _Adapter(pool_connections=4, pool_maxsize=8, max_retries=0)

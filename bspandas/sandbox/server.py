@@ -35,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from bspandas._exceptions import InsecureConfigWarning, robust_repr
+from bspandas._http.wire import EXPORT_PATH, SANDBOX_BUDGET_HEADER, TOKEN_PATH
 from bspandas._utils import find_stacklevel
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults
@@ -50,8 +51,6 @@ __all__ = ["EXPORT_PATH", "TOKEN_PATH", "RequestRecord", "Sandbox"]
 
 log = logging.getLogger("bspandas.sandbox")
 
-TOKEN_PATH = "/v3/auth/tokens"
-EXPORT_PATH = "/v3/beta/insights/export"
 _TENANT_OPTIONS = {f.name for f in fields(TenantOptions)}
 _FAULT_OPTIONS = {f.name for f in fields(Faults)} - {"seed"}
 _GATEWAY_PAGES = {
@@ -123,7 +122,7 @@ def _digest(token: str) -> bytes:
 
 
 #: The token answer's header that tells a client the sandbox's hourly export budget.
-BUDGET_HEADER = "X-Sandbox-Hourly-Budget"
+BUDGET_HEADER = SANDBOX_BUDGET_HEADER
 
 
 class Sandbox:
