@@ -99,13 +99,7 @@ def iterate(
                 reader.check_header(plan)
                 plan_holder.append(plan)
 
-            # enumerations given another dtype arrive as text: their categories may not be
-            # known from the first chunk alone
-            as_text = frozenset(
-                o.name
-                for o in query.outputs()
-                if o.name in reader.dtypes and o.part.type == "enumeration"
-            )
+            as_text = _enumerations_retyped(reader)
             # the parser reads ahead by megabytes: without a filter applied here, the rows
             # wanted are the first nrows of the answer, so the stream ends right after them
             gate = None if nrows is None or query.local_filter is not None else RowGate(nrows)
@@ -124,19 +118,7 @@ def iterate(
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     finished = reader.finish(chunk, plan, fetched_at)
-                for item in caught:
-                    if item.category not in shown:
-                        shown.add(item.category)
-                        message: Warning | str = item.message
-                        if issubclass(item.category, ValidationWarning):
-                            message = (
-                                f"{item.message} (Chunked read: this is the first chunk with "
-                                f"failures, rows {position}-{position + len(finished) - 1}; "
-                                "later chunks are not reported again and may hold more. "
-                                "Validate the concatenated frame with df.backstory.validate() "
-                                "for every failure.)"
-                            )
-                        warnings.warn(message, item.category, stacklevel=find_stacklevel())
+                _warn_once(caught, shown, position, len(finished))
                 if nrows is not None and position + len(finished) >= nrows:
                     finished = finished.iloc[: nrows - position]
                     finished.attrs["backstory"]["rows"] = len(finished)
@@ -160,3 +142,33 @@ def iterate(
         finally:
             if bar is not None:
                 bar.close()
+
+
+def _enumerations_retyped(reader: Reader) -> frozenset[str]:
+    """Enumerations given another dtype arrive as text: their categories may not be known
+    from the first chunk alone."""
+    return frozenset(
+        o.name
+        for o in reader.query.outputs()
+        if o.name in reader.dtypes and o.part.type == "enumeration"
+    )
+
+
+def _warn_once(
+    caught: list[warnings.WarningMessage], shown: set[type[Warning]], position: int, rows: int
+) -> None:
+    """Show each warning class once per read (the first chunk that raised it)."""
+    for item in caught:
+        if item.category in shown:
+            continue
+        shown.add(item.category)
+        message: Warning | str = item.message
+        if issubclass(item.category, ValidationWarning):
+            message = (
+                f"{item.message} (Chunked read: this is the first chunk with "
+                f"failures, rows {position}-{position + rows - 1}; "
+                "later chunks are not reported again and may hold more. "
+                "Validate the concatenated frame with df.backstory.validate() "
+                "for every failure.)"
+            )
+        warnings.warn(message, item.category, stacklevel=find_stacklevel())

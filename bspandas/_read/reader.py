@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -23,7 +23,7 @@ from bspandas._exceptions import (
 from bspandas._http.client import Client, default_client
 from bspandas._io.cache import Cache, as_cache
 from bspandas._io.dtypes import Backend
-from bspandas._read.cached import cache_extra, cached_plan
+from bspandas._read.cached import read_through
 from bspandas._read.checks import (
     check_dtype_columns,
     check_index_col,
@@ -36,7 +36,7 @@ from bspandas._read.checks import (
 )
 from bspandas._read.chunks import first_rows, iterate
 from bspandas._read.progress import PROGRESS_ENV
-from bspandas._read.steps import Reader, now_iso
+from bspandas._read.steps import Reader
 from bspandas._typing import OnIgnored, OnMissing, OnUnknown, Validate
 from bspandas.query.builder import Query, caller_variables
 
@@ -167,101 +167,109 @@ def read_query(
     ``local_dict=``/``global_dict=`` give ``@name`` its variables as in ``DataFrame.query``.
     Options left at ``None`` come from :data:`bspandas.options`.
     """
-    dtype_backend = options.resolve("dtype_backend", dtype_backend)
-    validate = options.resolve("validate", validate)
-    on_missing = options.resolve("on_missing", on_missing)
-    on_ignored_filter = options.resolve("on_ignored_filter", on_ignored_filter)
-    progress = options.resolve("progress", progress)
+    settings = _settings(dtype_backend, validate, on_missing, on_ignored_filter, progress, cache)
+    check_options(
+        settings.dtype_backend,
+        settings.validate,
+        settings.on_missing,
+        settings.on_ignored_filter,
+        chunksize,
+        dtypes,
+    )
+    check_nrows(nrows)
+    index_names = check_index_col(index_col)
+    variables = None
+    if not isinstance(object, Query) and where is not None:
+        if local_dict is not None or global_dict is not None:
+            variables = {**(global_dict or {}), **(local_dict or {})}
+        else:
+            variables = caller_variables()  # here: it reads the frame of read_query's caller
+    query = _query(object, columns, where, filter, sort, variations, variables, on_unknown)
+    if dtypes:
+        check_dtype_columns(dtypes, query)
+    if dry_run:
+        return copy.deepcopy(query.payload())
+    client = client or options.get_option("client") or default_client()
+    refuse_unserved(query, client, settings.on_missing)
+    reader = Reader(
+        query,
+        client,
+        dtype_backend=settings.dtype_backend,
+        dtypes=dtypes,
+        validate=settings.validate,
+        on_missing=settings.on_missing,
+        on_ignored_filter=settings.on_ignored_filter,
+        progress=settings.progress,
+    )
+    if chunksize is not None:
+        if settings.cache:
+            raise QueryError("cache= cannot be combined with chunksize=: read whole to cache.")
+        return indexed(iterate(reader, chunksize, nrows), index_names)
+    if nrows is not None:
+        # no cache: a cached whole answer would be served for a first-rows read and back
+        return set_index(first_rows(reader, nrows), index_names)
+    return set_index(read_through(reader, as_cache(settings.cache)), index_names)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """A read's policies, each from its argument or else from :data:`bspandas.options`."""
+
+    dtype_backend: Backend
+    validate: Validate
+    on_missing: OnMissing
+    on_ignored_filter: OnIgnored
+    progress: bool | None
+    cache: bool | str | Path | Cache | None
+
+
+def _settings(
+    dtype_backend: Backend | None,
+    validate: Validate | None,
+    on_missing: OnMissing | None,
+    on_ignored_filter: OnIgnored | None,
+    progress: bool | None,
+    cache: bool | str | Path | Cache | None,
+) -> _Settings:
     if cache is None:
         cache = options.get_option("cache")
         if isinstance(cache, str | Path) or cache is True:
             cache = Cache(None if cache is True else cache, ttl=options.get_option("cache_ttl"))
-    # options are never None
-    assert dtype_backend is not None
-    assert validate is not None
-    assert on_missing is not None
-    assert on_ignored_filter is not None
-    check_options(dtype_backend, validate, on_missing, on_ignored_filter, chunksize, dtypes)
-    check_nrows(nrows)
-    index_names = check_index_col(index_col)
+    return _Settings(
+        dtype_backend=options.resolve("dtype_backend", dtype_backend),
+        validate=options.resolve("validate", validate),
+        on_missing=options.resolve("on_missing", on_missing),
+        on_ignored_filter=options.resolve("on_ignored_filter", on_ignored_filter),
+        progress=options.resolve("progress", progress),
+        cache=cache,
+    )
+
+
+def _query(
+    object: str | Query,
+    columns: Any,
+    where: str | None,
+    filter: Mapping[str, Any] | None,
+    sort: Any,
+    variations: Mapping[str, Sequence[str] | str] | None,
+    variables: dict[str, Any] | None,
+    on_unknown: OnUnknown,
+) -> Query:
+    """The read's Query: the prepared one as is, or one built from the arguments."""
     if isinstance(object, Query):
         if any(v is not None for v in (columns, where, filter, sort, variations)):
             raise QueryError(
                 "read_query(query) takes a prepared Query as is: pass columns, where, filter, "
                 "sort and variations to Query(...) instead."
             )
-        query = object
-    else:
-        variables = None
-        if where is not None:
-            if local_dict is not None or global_dict is not None:
-                variables = {**(global_dict or {}), **(local_dict or {})}
-            else:
-                variables = caller_variables()
-        query = Query(
-            object,
-            frame_columns(object, columns),
-            where=where,
-            filter=filter,
-            sort=sort,
-            variations=variations,
-            variables=variables,
-            on_unknown=on_unknown,
-        )
-    if dtypes:
-        check_dtype_columns(dtypes, query)
-    if dry_run:
-        return copy.deepcopy(query.payload())
-    client = client or options.get_option("client") or default_client()
-    refuse_unserved(query, client, on_missing)
-    reader = Reader(
-        query,
-        client,
-        dtype_backend=dtype_backend,
-        dtypes=dtypes,
-        validate=validate,
-        on_missing=on_missing,
-        on_ignored_filter=on_ignored_filter,
-        progress=progress,
+        return object
+    return Query(
+        object,
+        frame_columns(object, columns),
+        where=where,
+        filter=filter,
+        sort=sort,
+        variations=variations,
+        variables=variables,
+        on_unknown=on_unknown,
     )
-    if chunksize is not None:
-        if cache:
-            raise QueryError("cache= cannot be combined with chunksize=: read whole to cache.")
-        return indexed(iterate(reader, chunksize, nrows), index_names)
-    if nrows is not None:
-        # no cache: a cached whole answer would be served for a first-rows read and back
-        return set_index(first_rows(reader, nrows), index_names)
-    store_in = as_cache(cache)
-    key = ""
-    if store_in is not None:
-        key = store_in.key(
-            host=reader.client.host,
-            tenant=reader.client.client_id,
-            payload=query.payload(),
-            extra=cache_extra(query, dtype_backend, on_missing),
-        )
-        hit = store_in.load(key, arrow_dtypes=dtype_backend == "pyarrow")
-        if hit is not None:
-            frame, meta = hit
-            if meta.get("server_date"):
-                reader.server_now = datetime.fromisoformat(meta["server_date"])
-            plan = cached_plan(query, frame)
-            fetched = meta.get("fetched_at")
-            if plan is not None and isinstance(fetched, str):
-                reader.check_header(plan)  # the rules of a fresh read (on_missing...)
-                return set_index(reader.finish(frame, plan, fetched), index_names)
-            store_in.drop(key, "its columns or metadata are not those of this query's answer")
-    frame, plan = reader.fetch()
-    fetched_at = now_iso()
-    if store_in is not None:
-        store_in.store(
-            key,
-            frame,
-            {
-                "fetched_at": fetched_at,
-                "server_date": None if reader.server_now is None else reader.server_now.isoformat(),
-                "missing": [c.name for c in plan.missing],
-                "rows": len(frame),
-            },
-        )
-    return set_index(reader.finish(frame, plan, fetched_at), index_names)
