@@ -150,22 +150,92 @@ def read_query(
 ) -> pd.DataFrame | Iterator[pd.DataFrame] | dict[str, Any]:
     """Read metrics of one object into a typed DataFrame.
 
-    ``object`` is ``"account"``, ``"opportunity"``, ``"user"``, ``"activity"`` (or a
-    prepared :class:`bspandas.Query`). ``columns`` are slugs, variation ids,
-    ``(slug, period)`` or ``(slug, [periods])``; ``variations={slug: [periods]}`` adds more.
-    ``where=`` is a pandas-query string (``@name`` reads a Python variable), ``filter=`` an
-    API or simple dict. dtypes come from the catalog (``dtypes=`` overrides); the result is
-    validated against the catalog schema (``validate="warn"``). Columns the server drops
-    raise :class:`bspandas.MissingColumnsError` (``on_missing``); rows that prove the server
-    ignored a filter warn (``on_ignored_filter``). A slug the catalog does not know raises
-    :class:`bspandas.UnknownMetricError` with the closest ones; ``on_unknown="text"`` reads it
-    as text instead, with a warning (your tenant may serve slugs the catalog lacks).
-    ``chunksize=`` gives an iterator of frames with identical dtypes, ``cache=`` stores
-    answers as Parquet, ``dry_run=True`` returns the exact JSON payload without sending
-    anything. ``nrows=`` reads the first rows and closes the stream, ``index_col=`` sets the
-    index as in ``pd.read_csv``, ``columns=`` takes an earlier frame's ``df.columns``,
-    ``local_dict=``/``global_dict=`` give ``@name`` its variables as in ``DataFrame.query``.
-    Options left at ``None`` come from :data:`bspandas.options`.
+    One export request (paced, retried within bounds, its answer checked end to end), the
+    CSV's display labels mapped back to the columns asked for, every column typed from the
+    catalog, the rows checked against the filter sent, and the frame validated.
+
+    Parameters
+    ----------
+    object : {"account", "opportunity", "user", "activity"} or Query
+        The object whose rows are read, or a prepared :class:`bspandas.Query` (then
+        ``columns``, ``where``, ``filter``, ``sort`` and ``variations`` must be left out).
+    columns : list, optional
+        Slugs, variation ids, ``(slug, period)`` or ``(slug, [periods])`` pairs; an earlier
+        frame's ``df.columns`` also works (``{slug}_{period}`` names map back).
+    where : str, optional
+        A pandas-query string (``"ootb_churn_risk_score >= 70 and industry == 'Retail'"``);
+        ``@name`` reads a Python variable of the caller (or of ``local_dict``).
+    filter : dict, optional
+        A filter as the API writes it, or a simple ``{slug: value}`` dict.
+    sort : str, tuple or list, optional
+        Columns to sort by on the server: ``"slug"``, ``("slug", "desc")`` or a list.
+    variations : dict, optional
+        More periods per slug: ``{"ootb_emails_sent": ["last_7_days", "last_30_days"]}``.
+    client : Client, optional
+        The client to send with; by default ``bspandas.options.client``, else the default
+        client (the last :func:`bspandas.connect`, else the embedded sandbox).
+    dtype_backend : {"numpy_nullable", "pyarrow"}, optional
+        The dtypes of the frame (default from :data:`bspandas.options`).
+    dtypes : dict, optional
+        Column name to dtype, overriding the catalog's (``{"ootb_score": "float64"}``).
+    validate : {"warn", "raise"} or bool, optional
+        Check the frame against the catalog's pandera schema: warn (default), raise a
+        :class:`bspandas.SchemaValidationError`, or skip with ``False``.
+    on_missing : {"raise", "warn", "ignore"}, optional
+        What a column the server dropped does: raise :class:`bspandas.MissingColumnsError`
+        (default), warn and return the others, or return the others silently.
+    on_ignored_filter : {"warn", "raise", "apply"}, optional
+        What rows proving the server ignored a filter do: warn (default), raise
+        :class:`bspandas.IgnoredFilterError`, or drop them.
+    on_unknown : {"raise", "text"}, default "raise"
+        A slug the catalog does not know raises :class:`bspandas.UnknownMetricError` with
+        the closest ones, or is read as text with a warning.
+    chunksize : int, optional
+        Return an iterator of frames of this many rows (identical dtypes) instead of one.
+    progress : bool, optional
+        Show a progress bar (default: in terminals and notebooks, not under CI).
+    nrows : int, optional
+        Read the first rows only and close the stream once they are in.
+    index_col : str or list of str, optional
+        Set these columns as the index, as ``pd.read_csv`` does.
+    local_dict, global_dict : dict, optional
+        The variables ``@name`` reads in ``where``, as in ``DataFrame.query``.
+    cache : bool, str, Path or Cache, optional
+        Keep answers as Parquet on disk (``True``: the default folder) and serve repeated
+        reads from there; default from :data:`bspandas.options`.
+    dry_run : bool, default False
+        Return the exact JSON payload instead of sending anything.
+
+    Returns
+    -------
+    DataFrame, iterator of DataFrame, or dict
+        The typed frame (its ``attrs["backstory"]`` records object, payload, host, fetch
+        time and server date); an iterator of frames with ``chunksize``; the payload with
+        ``dry_run=True``.
+
+    Raises
+    ------
+    UnknownMetricError, InvalidVariationError, InvalidFilterError, QueryError
+        Before any request, for a slug, period, filter or argument that cannot be sent.
+    MissingColumnsError
+        The server dropped a requested column (``on_missing="raise"``) or a filtered one.
+    APIError, TransportError, TruncatedResponseError
+        The service failed after the client's retries (the message says what to do).
+    SchemaValidationError
+        With ``validate="raise"``, rows that break the catalog's schema.
+
+    Examples
+    --------
+    >>> from bspandas import read_query
+    >>> payload = read_query("account", ["ootb_account_name", ("ootb_emails_sent", "last_30_days")],
+    ...                      where="ootb_churn_risk_score >= 70", dry_run=True)
+    >>> payload["filter"]
+    {'attribute': {'slug': 'ootb_churn_risk_score'}, 'clause': {'$gte': 70}}
+    >>> from bspandas import sandbox
+    >>> with sandbox.serve(accounts=20, users=4, seed=7) as sb:
+    ...     frame = read_query("account", ["ootb_account_name"], client=sb.client())
+    >>> frame.shape
+    (20, 1)
     """
     settings = _settings(dtype_backend, validate, on_missing, on_ignored_filter, progress, cache)
     check_options(
