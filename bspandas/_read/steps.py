@@ -103,6 +103,20 @@ class Reader:
                     "[...]) and filter on one of those."
                 ),
             )
+        sorted_on = {column.name for column, _ in self.query.sort}
+        missing_sorted = [c for c in plan.missing if c.name in sorted_on]
+        if missing_sorted:
+            raise MissingColumnsError(
+                describe_missing(missing_sorted),
+                detail=(
+                    "The query sorts on them, and the server dropped them: this tenant does not "
+                    "serve that slug (or variation), so the Query API would have ignored the "
+                    "sort and sent the rows in another order. No frame was returned. Check "
+                    f"which slugs the tenant serves with bspandas.catalog.probe("
+                    f"{self.query.object!r}, [...]) and sort on one of those (or sort the frame "
+                    "with DataFrame.sort_values)."
+                ),
+            )
         if plan.missing and self.on_missing == "raise":
             raise MissingColumnsError(describe_missing(plan.missing))
         if plan.mismatched:
