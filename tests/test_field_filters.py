@@ -314,3 +314,41 @@ def test_a_second_leaf_inside_an_or_is_applied_to_every_row(
     expected = accounts.loc[accounts["name"] == name, "crm_id"].astype(str)
     assert sorted(frame["ootb_account_crm_id"].astype(str)) == sorted(expected)
     assert len(expected) >= 1
+
+
+# -- never a silently unsorted frame -------------------------------------------------------------
+
+
+def test_a_sort_column_comes_back_hidden_and_the_rows_follow_it(
+    sandbox: Sandbox, client: Client
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = bs.read_query(
+            "account",
+            ["ootb_account_crm_id"],
+            sort=("ootb_churn_risk_score", "desc"),
+            client=client,
+        )
+    sent = [c["slug"] for c in frame.attrs["backstory"]["payload"]["columns"]]
+    assert sent == ["ootb_account_crm_id", "ootb_churn_risk_score"]
+    assert list(frame.columns) == ["ootb_account_crm_id"]
+    # independent: the tenant's own scores, highest first (missing scores last, as the
+    # server answers them); ties may come in any order, so compare the score sequence
+    accounts = sandbox.tenant.accounts.set_index("crm_id")
+    scores = accounts.loc[frame["ootb_account_crm_id"].astype(str), "churn_risk_score"]
+    present = scores.dropna().to_list()
+    assert present == sorted(present, reverse=True)
+
+
+def test_a_sort_on_a_slug_the_tenant_does_not_serve_raises(
+    sandbox: Sandbox, client: Client
+) -> None:
+    # before: the server dropped the column and ignored the sort; the frame came back in
+    # the server's own order, with no warning (even under on_missing="warn")
+    sandbox.set_faults(unknown_slugs=frozenset({"industry"}))
+    for columns in (["ootb_account_crm_id"], ["ootb_account_crm_id", "industry"]):
+        with pytest.raises(bs.MissingColumnsError, match="sorts on them") as info:
+            bs.read_query("account", columns, sort="industry", client=client, on_missing="warn")
+        assert "industry" in str(info.value)
+        assert "sort_values" in str(info.value)

@@ -11,7 +11,8 @@ import pytest
 
 import bspandas as bs
 from bspandas._http.client import Client, RetryPolicy
-from bspandas._read import reader
+from bspandas._read import steps
+from bspandas._read.chunks import RowGate
 from bspandas.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)
@@ -27,13 +28,13 @@ def client(sandbox: Sandbox) -> Iterator[Client]:
 def bodies(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every body a read consumes (to count the bytes it took and see it closed)."""
     seen: list[Any] = []
-    original = reader._Reader.chunks
+    original = steps.Reader.chunks
 
     def chunks(self: Any, body: Any, bar: Any) -> Iterable[bytes]:
         seen.append(body)
         return original(self, body, bar)
 
-    monkeypatch.setattr(reader._Reader, "chunks", chunks)
+    monkeypatch.setattr(steps.Reader, "chunks", chunks)
     return seen
 
 
@@ -145,7 +146,7 @@ def test_the_row_gate_ends_after_whole_rows_even_with_quoted_line_breaks(size: i
     data = text.encode()
     pieces = [data[i : i + size] for i in range(0, len(data), size)]
     for rows in range(6):
-        gate = reader._RowGate(rows)
+        gate = RowGate(rows)
         passed = b"".join(gate.feed(pieces)).decode()
         parsed = list(csv.reader(io.StringIO(passed, newline="")))
         assert parsed == list(csv.reader(io.StringIO(text, newline="")))[: rows + 1]

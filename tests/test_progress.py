@@ -12,7 +12,7 @@ import tqdm.std
 
 import bspandas as bs
 from bspandas._http.client import RetryPolicy
-from bspandas._read import reader
+from bspandas._read import progress
 from bspandas.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)
@@ -23,9 +23,9 @@ COLUMNS = ["ootb_account_crm_id", "ootb_account_name"]
 def notebook(monkeypatch: pytest.MonkeyPatch) -> None:
     """A notebook session: a kernel imported, no setting, not CI."""
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
-    monkeypatch.setenv(reader.PROGRESS_ENV, "auto")
+    monkeypatch.setenv(progress.PROGRESS_ENV, "auto")
     monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setattr(reader, "_tqdm_class", lambda: tqdm.std.tqdm)
+    monkeypatch.setattr(progress, "tqdm_class", lambda: tqdm.std.tqdm)
 
 
 @pytest.fixture
@@ -36,15 +36,15 @@ def read_taking(
     sb = sandbox_factory(accounts=400, users=5, seed=2, chunk_bytes=1024)
     now = [1000.0]
     monkeypatch.setattr(tqdm.std, "time", lambda: now[0])
-    original = reader._ProgressBody.__iter__
+    original = progress.ProgressBody.__iter__
     step = [0.0]
 
-    def ticking(self: reader._ProgressBody) -> Iterator[bytes]:
+    def ticking(self: progress.ProgressBody) -> Iterator[bytes]:
         for chunk in original(self):
             now[0] += step[0]
             yield chunk
 
-    monkeypatch.setattr(reader._ProgressBody, "__iter__", ticking)
+    monkeypatch.setattr(progress.ProgressBody, "__iter__", ticking)
     with sb.client(retry=FAST) as client:
 
         def read(seconds: float) -> int:
@@ -90,10 +90,10 @@ def test_the_setting_and_the_option_force_it(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(reader.PROGRESS_ENV, "1")
+    monkeypatch.setenv(progress.PROGRESS_ENV, "1")
     read_taking(0.05)
     assert "account export" in capsys.readouterr().err
-    monkeypatch.setenv(reader.PROGRESS_ENV, "auto")
+    monkeypatch.setenv(progress.PROGRESS_ENV, "auto")
     with bs.option_context("progress", False):
         read_taking(3.0)
     assert "account export" not in capsys.readouterr().err

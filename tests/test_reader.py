@@ -531,14 +531,14 @@ def test_progress_setting_beats_an_imported_notebook_kernel(
     import sys
     import types
 
-    from bspandas._read import reader
+    from bspandas._read import progress
 
     # what importing ipykernel in an earlier test (the notebook runner) leaves behind
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     bs.read_query("account", ["ootb_account_crm_id"], client=client)
     assert "account export" not in capsys.readouterr().err
-    monkeypatch.setenv(reader.PROGRESS_ENV, "1")
-    monkeypatch.setattr(reader, "_tqdm_class", lambda: __import__("tqdm").tqdm)
+    monkeypatch.setenv(progress.PROGRESS_ENV, "1")
+    monkeypatch.setattr(progress, "tqdm_class", lambda: __import__("tqdm").tqdm)
     frame = bs.read_query("account", ["ootb_account_crm_id"], client=client)
     err = capsys.readouterr().err
     assert "account export" in err
@@ -563,23 +563,23 @@ def test_interactive_is_decided_by_the_setting(
     import sys
     import types
 
-    from bspandas._read import reader
+    from bspandas._read import progress
 
-    monkeypatch.setenv(reader.PROGRESS_ENV, setting)
+    monkeypatch.setenv(progress.PROGRESS_ENV, setting)
     monkeypatch.setenv("CI", ci)
     if kernel:
         monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     else:
         monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
-    assert reader._interactive() is expected
+    assert progress.interactive() is expected
 
 
 def test_an_unknown_progress_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bspandas._read import reader
+    from bspandas._read import progress
 
-    monkeypatch.setenv(reader.PROGRESS_ENV, "sometimes")
+    monkeypatch.setenv(progress.PROGRESS_ENV, "sometimes")
     with pytest.raises(bs.ConfigurationError, match="BSPANDAS_PROGRESS='sometimes'"):
-        reader._interactive()
+        progress.interactive()
 
 
 # -- dtypes= is checked before a request is spent ------------------------------------------------
@@ -743,10 +743,10 @@ def test_cached_entry_without_its_fetch_time_is_fetched_again(
 
 
 def test_cache_key_holds_each_column_definition() -> None:
-    from bspandas._read.reader import _cache_extra
+    from bspandas._read.cached import cache_extra
 
     def extra() -> str:
-        return _cache_extra(
+        return cache_extra(
             bs.Query("account", ["custom_account_health"]), "numpy_nullable", "raise"
         )
 
@@ -758,7 +758,7 @@ def test_cache_key_holds_each_column_definition() -> None:
     assert bs.catalog.version() == bs.catalog.version()  # one registration both times
     assert as_number != as_text
     assert (
-        _cache_extra(bs.Query("account", ["custom_account_health"]), "numpy_nullable", "warn")
+        cache_extra(bs.Query("account", ["custom_account_health"]), "numpy_nullable", "warn")
         != as_text
     )
 

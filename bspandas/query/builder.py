@@ -229,8 +229,13 @@ class Query:
             for condition in self.filter.attributes():
                 if condition.column.name not in wanted:
                     hidden.setdefault(condition.column.name, condition.column)
-        #: Columns fetched only to apply :attr:`local_filter` or verify :attr:`server_filter`,
-        #: dropped from the result.
+        # every sort column comes back too: the live service drops the column of a slug the
+        # tenant does not serve and ignores the sort on it without a word
+        for column, _ in self.sort:
+            if column.name not in wanted:
+                hidden.setdefault(column.name, column)
+        #: Columns fetched only to apply :attr:`local_filter`, verify :attr:`server_filter`
+        #: or verify that the sort was applied, dropped from the result.
         self.hidden: list[Column] = list(hidden.values())
 
     def _sort(self, sort: Any) -> list[tuple[Column, Direction]]:
