@@ -32,7 +32,28 @@ Direction = Literal["asc", "desc"]
 
 
 def caller_variables(depth: int = 2) -> dict[str, Any]:
-    """Globals and locals of the caller's caller, for ``@name`` in ``where=`` strings."""
+    """Globals and locals of the caller's caller, for ``@name`` in ``where=`` strings.
+
+    Parameters
+    ----------
+    depth : int, default 2
+        How many frames up to read: 2 is the caller of the function that calls this one.
+
+    Returns
+    -------
+    dict
+        The frame's globals updated with its locals.
+
+    Examples
+    --------
+    >>> def reader() -> dict:
+    ...     return caller_variables()
+    >>> def analysis() -> int:
+    ...     threshold = 70
+    ...     return reader()["threshold"]
+    >>> analysis()
+    70
+    """
     frame = sys._getframe(depth)
     try:
         return {**frame.f_globals, **frame.f_locals}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
+import pytest
 
 from bspandas._io.evaluate import evaluate
 from bspandas.query import parse_filter, parse_where
@@ -77,3 +80,23 @@ def test_method_arguments_select_what_pandas_selects() -> None:
         expected = frame.query(text, engine="python").index.tolist()
         mask = evaluate(parse_where(text, ACCOUNT), frame, as_of=None)
         assert [i for i, v in enumerate(mask.tolist()) if v is True] == expected, text
+
+
+def test_relative_periods_are_judged_at_the_instant_given_never_the_clock() -> None:
+    frame = pd.DataFrame(
+        {
+            "ootb_last_activity_date": pd.array(
+                [pd.Timestamp("2026-03-15", tz="UTC"), pd.Timestamp("2026-04-02", tz="UTC"), None],
+                dtype="datetime64[ms, UTC]",
+            )
+        }
+    )
+    node = parse_where("ootb_last_activity_date.within('this_month')", ACCOUNT)
+    march = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
+    april = dt.datetime(2026, 4, 20, tzinfo=dt.UTC)
+    assert evaluate(node, frame, as_of=march).tolist() == [True, False, False]
+    assert evaluate(node, frame, as_of=april).tolist() == [False, True, False]
+    # certain checks say "unknown" without an instant; a plain check refuses to guess one
+    assert evaluate(node, frame, as_of=None, certain=True).tolist() == [pd.NA, pd.NA, False]
+    with pytest.raises(ValueError, match="as_of="):
+        evaluate(node, frame, as_of=None)
