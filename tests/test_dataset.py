@@ -13,7 +13,7 @@ import pytest
 
 import bspandas as bs
 from bspandas.frame.dataset import MANIFEST, WindowDone, _expression, windows_for
-from bspandas.query.filters import parse_filter
+from bspandas.query import parse_filter
 from bspandas.sandbox import Sandbox
 
 COLUMNS = [

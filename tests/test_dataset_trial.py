@@ -88,8 +88,9 @@ def test_within_pushdown_uses_the_same_instant_as_the_exact_check() -> None:
 
     import pyarrow as pa
 
+    from bspandas._io.evaluate import evaluate
     from bspandas.frame.dataset import _expression
-    from bspandas.query.filters import parse_filter
+    from bspandas.query import parse_filter
 
     node = parse_filter("ootb_activity_timestamp.within('last_month')", "activity")
     stamps = pd.to_datetime(
@@ -109,7 +110,7 @@ def test_within_pushdown_uses_the_same_instant_as_the_exact_check() -> None:
     assert expression is not None
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pushed = table.filter(expression).column(0).to_pylist()
-    exact = frame.loc[node.evaluate(frame, now=now).fillna(False).to_numpy(bool)]
+    exact = frame.loc[evaluate(node, frame, as_of=now).fillna(False).to_numpy(bool)]
     assert pushed == [t.to_pydatetime() for t in exact["ootb_activity_timestamp"]]
     assert [p.isoformat() for p in pushed] == [
         "2026-03-01T00:00:00+00:00",

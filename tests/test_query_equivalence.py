@@ -38,7 +38,7 @@ import bspandas as bs
 from bspandas._exceptions import InvalidFilterError
 from bspandas._http.client import Client
 from bspandas.catalog import store
-from bspandas.query.filters import parse_where
+from bspandas.query import parse_where
 from bspandas.sandbox import serve
 
 SETTINGS = settings(

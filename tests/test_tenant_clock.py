@@ -20,7 +20,8 @@ import pytest
 import bspandas as bs
 from bspandas._exceptions import IgnoredFilterError, IgnoredFilterWarning
 from bspandas._http.client import Client
-from bspandas.query.filters import parse_where
+from bspandas._io.evaluate import evaluate
+from bspandas.query import parse_where
 from bspandas.sandbox import Sandbox, serve
 from bspandas.sandbox.command import build_parser, sandbox_options
 from bspandas.sandbox.tenant import TenantOptions, as_instant
@@ -205,15 +206,20 @@ def test_certain_checks_say_unknown_rather_than_guess() -> None:
         }
     )
     month = parse_where(f"{CLOSE}.within('this_month')", "opportunity")
-    got = month.evaluate(frame, now=AS_OF, certain=True)
+    got = evaluate(month, frame, as_of=AS_OF, certain=True)
     assert got.tolist() == [True, pd.NA, False, False]
     fiscal = parse_where(f"{CLOSE}.within('this_quarter')", "opportunity")
-    assert fiscal.evaluate(frame, now=AS_OF, certain=True).tolist() == [pd.NA, pd.NA, pd.NA, False]
-    no_date = month.evaluate(frame, now=None, certain=True)
+    assert evaluate(fiscal, frame, as_of=AS_OF, certain=True).tolist() == [
+        pd.NA,
+        pd.NA,
+        pd.NA,
+        False,
+    ]
+    no_date = evaluate(month, frame, as_of=None, certain=True)
     assert no_date.tolist() == [pd.NA, pd.NA, pd.NA, False]
     amount = parse_where("ootb_opportunity_amount > 100", "opportunity")
-    assert amount.evaluate(frame, certain=True).tolist() == [pd.NA, True, False, False]
-    assert amount.evaluate(frame).tolist() == [False, True, False, False]
+    assert evaluate(amount, frame, as_of=None, certain=True).tolist() == [pd.NA, True, False, False]
+    assert evaluate(amount, frame, as_of=None).tolist() == [False, True, False, False]
 
 
 def test_as_of_takes_iso_strings_and_dates() -> None:

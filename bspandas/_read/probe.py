@@ -147,7 +147,7 @@ class _Prober:
         """Whether the tenant applies a filter on ``column``: one that matches no row
         answers with the header alone; rows mean the filter was ignored. ``None`` where no
         such filter exists (booleans, lists) or the budget is spent."""
-        from bspandas.query.filters import _FAMILY
+        from bspandas.query.grammar import _FAMILY
 
         part = column.metric.parts[0]
         family = _FAMILY.get(part.type)

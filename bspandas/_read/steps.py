@@ -29,6 +29,7 @@ from bspandas._exceptions import (
 )
 from bspandas._http.client import Body, Client
 from bspandas._io.dtypes import Backend
+from bspandas._io.evaluate import evaluate
 from bspandas._io.parse import Answer, HeaderPlan, read_answer
 from bspandas._read import progress as bars
 from bspandas._read.checks import check_dtype_columns, describe_missing
@@ -37,7 +38,7 @@ from bspandas._utils import find_stacklevel
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
 from bspandas.query.builder import Query
-from bspandas.query.filters import Node, conjuncts
+from bspandas.query.tree import Node, conjuncts
 from bspandas.validation.schema import schema_for, validate_frame
 
 __all__ = ["Reader", "now_iso", "server_date"]
@@ -256,8 +257,9 @@ class Reader:
             # only what holds on every row: a condition inside an $or the server applied may
             # be false on a row that another branch let through
             applied = conjuncts(query.server_filter)
-            mask = query.local_filter.evaluate(
-                frame, now=self.server_now, trusted=frozenset(map(id, applied))
+            as_of = self.server_now or pd.Timestamp.now(tz="UTC").to_pydatetime()
+            mask = evaluate(
+                query.local_filter, frame, as_of=as_of, trusted=frozenset(map(id, applied))
             )
             mask = mask.fillna(False).astype(bool)
             frame = frame.loc[mask.to_numpy()]
@@ -308,7 +310,7 @@ class Reader:
         ``on_ignored_filter="apply"`` never drops a row the server rightly sent.
         """
         now = self.server_now
-        verdict = node.evaluate(frame, now=now, certain=True)
+        verdict = evaluate(node, frame, as_of=now, certain=True)
         violating = (verdict == False).fillna(False).astype(bool)  # noqa: E712 (nullable mask)
         count = int(violating.sum())
         if not count:
@@ -318,7 +320,7 @@ class Reader:
             for c in node.attributes()
             if c.name in frame.columns
             and bool(
-                (c.evaluate(frame[violating.to_numpy()], now=now, certain=True) == False)  # noqa: E712
+                (evaluate(c, frame[violating.to_numpy()], as_of=now, certain=True) == False)  # noqa: E712
                 .fillna(False)
                 .any()
             )

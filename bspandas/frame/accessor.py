@@ -188,8 +188,9 @@ class BackstoryAccessor:
         >>> later["ootb_opportunity_crm_id"].tolist()
         ['006B']
         """
+        from bspandas._io.evaluate import evaluate
+        from bspandas.query import parse_where
         from bspandas.query.builder import caller_variables
-        from bspandas.query.filters import parse_where
 
         variables = {
             **(caller_variables() if global_dict is None else dict(global_dict)),
@@ -199,7 +200,8 @@ class BackstoryAccessor:
         provenance = self.provenance
         stamp = provenance.get("server_date") or provenance.get("fetched_at")
         now = None if not isinstance(stamp, str) else datetime.fromisoformat(stamp)
-        mask = node.evaluate(self._frame, now=now).fillna(False).astype(bool)
+        as_of = now or pd.Timestamp.now(tz="UTC").to_pydatetime()
+        mask = evaluate(node, self._frame, as_of=as_of).fillna(False).astype(bool)
         return self._frame.loc[mask.to_numpy()]
 
     def pivot_variations(self, metric: str | None = None) -> pd.DataFrame:

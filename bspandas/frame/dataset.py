@@ -57,11 +57,13 @@ from bspandas._exceptions import (
 )
 from bspandas._http.client import Client, default_client
 from bspandas._io.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
+from bspandas._io.evaluate import evaluate
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
 from bspandas.catalog.vocabulary import window as period_window
+from bspandas.query import AllOf, AnyOf, Condition, parse_filter
 from bspandas.query.builder import Query, caller_variables
-from bspandas.query.filters import AllOf, AnyOf, Condition, Node, parse_filter
+from bspandas.query.tree import Node
 
 __all__ = [
     "MANIFEST",
@@ -1118,7 +1120,8 @@ def read_dataset(
             table = pq.read_schema(handle).empty_table().select(read_columns)
     frame = table_to_frame(table, outputs, dtype_backend)
     if node is not None:
-        mask = node.evaluate(frame, now=now).fillna(False).astype(bool)
+        as_of = now or pd.Timestamp.now(tz="UTC").to_pydatetime()
+        mask = evaluate(node, frame, as_of=as_of).fillna(False).astype(bool)
         frame = frame.loc[mask.to_numpy(), wanted].reset_index(drop=True)
     frame = frame[wanted]
     base = (manifest or {}).get("signature", {}).get("payload") or meta.get("payload")

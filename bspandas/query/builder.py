@@ -17,19 +17,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from bspandas._exceptions import InvalidColumnsError, InvalidFilterError, QueryError, robust_repr
-from bspandas.catalog import store, vocabulary
+from bspandas._exceptions import InvalidColumnsError, QueryError, robust_repr
+from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
-from bspandas.query.filters import (
-    AllOf,
-    AnyOf,
-    Condition,
-    Node,
-    bare_column,
-    conjuncts,
-    parse_filter,
-    simplify,
-)
+from bspandas.query.attributes import bare_column
+from bspandas.query.dict_reader import parse_filter
+from bspandas.query.pushdown import _hidden_columns, _prune, _refuse_fiscal_locally
+from bspandas.query.simplification import simplify
+from bspandas.query.tree import AllOf, Node
 
 __all__ = ["Query", "caller_variables"]
 
@@ -37,77 +32,33 @@ Direction = Literal["asc", "desc"]
 
 
 def caller_variables(depth: int = 2) -> dict[str, Any]:
-    """Globals and locals of the caller's caller, for ``@name`` in ``where=`` strings."""
+    """Globals and locals of the caller's caller, for ``@name`` in ``where=`` strings.
+
+    Parameters
+    ----------
+    depth : int, default 2
+        How many frames up to read: 2 is the caller of the function that calls this one.
+
+    Returns
+    -------
+    dict
+        The frame's globals updated with its locals.
+
+    Examples
+    --------
+    >>> def reader() -> dict:
+    ...     return caller_variables()
+    >>> def analysis() -> int:
+    ...     threshold = 70
+    ...     return reader()["threshold"]
+    >>> analysis()
+    70
+    """
     frame = sys._getframe(depth)
     try:
         return {**frame.f_globals, **frame.f_locals}
     finally:
         del frame
-
-
-def _attribute_key(condition: Condition) -> tuple[str, str | None]:
-    """What the server calls one attribute: its slug and variation."""
-    return condition.column.slug, condition.column.variation_id
-
-
-def _prune(node: Node) -> Node | None:
-    """The part of a filter the server applies: conditions on attributes it ignores
-    (``Metric.filterable`` false, such as owner filters on opportunities) are taken out.
-    ``None`` means "no constraint". An ``$or`` that contains such a condition cannot be
-    narrowed on the server at all, so it is taken out whole (and applied locally).
-
-    Inside one ``$and`` only the first leaf on an attribute is sent: two leaves on one
-    attribute have crashed the live service (500, spec section 2), so the others (two
-    ``.str.contains``, two ``$eq``, two ``$within`` that cannot merge into one clause) are
-    applied locally on the downloaded column.
-    """
-    if isinstance(node, Condition):
-        return node if node.column.metric.filterable else None
-    kept = [_prune(child) for child in node.children]
-    if isinstance(node, AnyOf):
-        return None if any(k is None for k in kept) else AnyOf(tuple(k for k in kept if k))
-    remaining: list[Node] = []
-    seen: set[tuple[str, str | None]] = set()
-    for k in kept:
-        if isinstance(k, Condition):
-            if _attribute_key(k) in seen:
-                continue
-            seen.add(_attribute_key(k))
-        if k is not None:
-            remaining.append(k)
-    if not remaining:
-        return None
-    return remaining[0] if len(remaining) == 1 else AllOf(tuple(remaining))
-
-
-def _refuse_fiscal_locally(local: Node, server: Node | None) -> None:
-    """A fiscal period (``this_fyear``, ``this_quarter``...) can only be judged by the
-    server, which knows the tenant's fiscal calendar: when such a condition would be applied
-    on the client (it shares an ``or`` with a filter the server ignores, or is a second
-    leaf on one attribute), refuse the query instead of returning calendar-year rows."""
-    applied = {id(c) for c in conjuncts(server)}
-    for condition in local.attributes():
-        if id(condition) in applied:
-            continue
-        for op, value in condition.ops:
-            if op == "$within" and value in vocabulary.FISCAL:
-                ignored = sorted(
-                    {c.column.slug for c in local.attributes() if not c.column.metric.filterable}
-                )
-                why = (
-                    f"the server ignores filters on {', '.join(ignored)}, so this part of the "
-                    "filter is applied after the download"
-                    if ignored
-                    else "only one condition per attribute can be sent, so it is applied "
-                    "after the download"
-                )
-                raise InvalidFilterError(
-                    f"{condition.column.name}.within({value!r}) cannot be applied by "
-                    f"bspandas: {why}, and the tenant's fiscal calendar is known only to the "
-                    "server. Split the read (one read per part of the 'or', combined with "
-                    "pd.concat(...).drop_duplicates()), or write the period as a date range "
-                    "(column >= '2026-02-01')."
-                )
 
 
 #: Deeper than any valid column, sort or variations spec (``[(slug, [periods])]`` is 3).
@@ -150,13 +101,117 @@ def _sort_item(spec: Any, obj: str) -> tuple[Column, Direction]:
     return column, "desc" if direction == "desc" else "asc"
 
 
+def _check_arguments(columns: Any, sort: Any, variations: Any, variables: Any) -> None:
+    """Refuse arguments of the wrong type or nested deeper than any valid spec."""
+    if variations is not None and not isinstance(variations, Mapping):
+        raise InvalidColumnsError(
+            f"variations= takes a dict {{slug: [periods]}}, got a {type(variations).__name__}."
+        )
+    for what, spec in (("columns", columns), ("sort", sort), ("variations", variations)):
+        _check_spec(spec, what)
+    if variables is not None and not isinstance(variables, Mapping):
+        raise TypeError(
+            f"variables= takes a dict of names for @name, got a {type(variables).__name__}."
+        )
+
+
+def _resolve_columns(
+    columns: Any,
+    obj: str,
+    variations: Mapping[str, Sequence[str] | str] | None,
+    on_unknown: Literal["raise", "text"],
+) -> list[Column]:
+    """The requested columns, resolved; none, or one asked for twice, is an error."""
+    resolved = resolve(columns, obj, variations=variations, on_unknown=on_unknown)
+    if not resolved:
+        raise InvalidColumnsError(
+            f"No columns asked for. Pass columns=[...]; bspandas.catalog.metrics({obj!r}) "
+            "lists them."
+        )
+    names = {c.name for c in resolved}
+    collisions = [
+        o.name for c in resolved for o in c.outputs() if o.name != c.name and o.name in names
+    ]
+    if collisions:
+        raise InvalidColumnsError(
+            f"{', '.join(collisions)} would appear twice: once as its own slug and once as "
+            "part of an expanded column. Ask for one of them."
+        )
+    return resolved
+
+
+def _combine(
+    where: str | None,
+    filter: Mapping[str, Any] | None,
+    obj: str,
+    variables: Mapping[str, Any] | None,
+) -> Node | None:
+    """``where`` and ``filter`` read, checked and joined with ``and``."""
+    nodes: list[Node] = []
+    if where is not None:
+        nodes.append(parse_filter(where, obj, variables=variables))
+    if filter is not None:
+        nodes.append(parse_filter(filter, obj))
+    # two checked trees: joined without a second depth check (each is within the bound)
+    return None if not nodes else nodes[0] if len(nodes) == 1 else simplify(AllOf(tuple(nodes)))
+
+
 class Query:
     """A checked export request for one object. Nothing is sent until it is read.
 
-    ``columns`` accepts slugs, variation ids, ``(slug, period)``, ``(slug, [periods])`` and
-    API dicts; ``variations`` adds ``{slug: [periods]}``; ``where`` (pandas-query string)
-    and ``filter`` (API dict or simple dict) are combined with ``and``; ``sort`` takes a
-    slug, ``(slug, "desc")``, ``"-slug"`` or a list of those.
+    The columns are resolved against the catalog, the filter parsed and checked, and the
+    parts of the filter the server would ignore set aside to be applied locally after the
+    download (:attr:`local_filter`), so :meth:`payload` is exactly what is sent.
+
+    Parameters
+    ----------
+    object : str
+        The object to export: ``"account"``, ``"opportunity"``, ``"activity"`` or
+        ``"user"`` (``bspandas.catalog.objects()`` lists them).
+    columns : str, tuple, dict or list of those, optional
+        What to fetch: slugs (``"ootb_account_name"``), variation ids
+        (``"ootb_emails_sent_last_30_days"``), ``(slug, period)``, ``(slug, [periods])``
+        or the API's ``{"slug": ..., "variation_id": ...}``.
+    where : str, optional
+        A pandas-query style filter (``"ootb_churn_risk_score >= 70"``), parsed and never
+        evaluated; ``@name`` reads ``variables`` or the caller's variables. See
+        :func:`parse_where`.
+    filter : dict, optional
+        A filter as the API's dict or a simple ``{column: value or {operator: value}}``
+        dict. Combined with ``where`` with ``and``. See :func:`parse_filter`.
+    sort : str, tuple or list of those, optional
+        A slug, ``(slug, "asc" | "desc")``, ``"-slug"`` (descending) or a list of those.
+    variations : dict, optional
+        ``{slug: [periods]}`` (or ``{slug: period}``): more windows of windowed metrics,
+        added to ``columns``.
+    variables : dict, optional
+        The names ``@name`` in ``where`` reads; by default the caller's globals and locals.
+    on_unknown : {"raise", "text"}, default "raise"
+        An unknown column: raise :class:`bspandas.UnknownMetricError`, or fetch it as text.
+
+    Raises
+    ------
+    bspandas.UnknownObjectError
+        ``object`` is not an object of the Query API.
+    bspandas.InvalidColumnsError
+        No column, a column asked for twice, or a spec nested deeper than any valid one.
+    bspandas.UnknownMetricError
+        A column or filter attribute the catalog does not know (with ``on_unknown="raise"``).
+    bspandas.InvalidFilterError
+        A filter that cannot be read or sent (see :func:`parse_filter`).
+    bspandas.QueryError
+        A ``sort`` of the wrong shape.
+    TypeError
+        ``variables`` is not a dict.
+
+    Examples
+    --------
+    >>> from bspandas.query import Query
+    >>> q = Query("account", ["ootb_account_name"], where="industry == 'Retail'", sort="-industry")
+    >>> q.payload()["filter"]
+    {'attribute': {'slug': 'industry'}, 'clause': {'$eq': 'Retail'}}
+    >>> [c.name for c in q.hidden]
+    ['industry']
     """
 
     def __init__(
@@ -172,47 +227,11 @@ class Query:
         on_unknown: Literal["raise", "text"] = "raise",
     ) -> None:
         self.object = store.check_object(object)
-        if variations is not None and not isinstance(variations, Mapping):
-            raise InvalidColumnsError(
-                f"variations= takes a dict {{slug: [periods]}}, got a {type(variations).__name__}."
-            )
-        for what, spec in (("columns", columns), ("sort", sort), ("variations", variations)):
-            _check_spec(spec, what)
-        if variables is not None and not isinstance(variables, Mapping):
-            raise TypeError(
-                f"variables= takes a dict of names for @name, got a {type(variables).__name__}."
-            )
-        self.columns: list[Column] = resolve(
-            columns, self.object, variations=variations, on_unknown=on_unknown
-        )
-        if not self.columns:
-            raise InvalidColumnsError(
-                "No columns asked for. Pass columns=[...]; "
-                f"bspandas.catalog.metrics({self.object!r}) lists them."
-            )
-        names = {c.name for c in self.columns}
-        collisions = [
-            o.name
-            for c in self.columns
-            for o in c.outputs()
-            if o.name != c.name and o.name in names
-        ]
-        if collisions:
-            raise InvalidColumnsError(
-                f"{', '.join(collisions)} would appear twice: once as its own slug and once as "
-                "part of an expanded column. Ask for one of them."
-            )
+        _check_arguments(columns, sort, variations, variables)
+        self.columns: list[Column] = _resolve_columns(columns, self.object, variations, on_unknown)
         if where is not None and variables is None:
-            variables = caller_variables()
-        nodes: list[Node] = []
-        if where is not None:
-            nodes.append(parse_filter(where, self.object, variables=variables))
-        if filter is not None:
-            nodes.append(parse_filter(filter, self.object))
-        # two checked trees: joined without a second depth check (each is within the bound)
-        self.filter: Node | None = (
-            None if not nodes else nodes[0] if len(nodes) == 1 else simplify(AllOf(tuple(nodes)))
-        )
+            variables = caller_variables()  # here: it reads the frame two levels up
+        self.filter: Node | None = _combine(where, filter, self.object, variables)
         self.sort: list[tuple[Column, Direction]] = self._sort(sort)
         self.server_filter: Node | None = None if self.filter is None else _prune(self.filter)
         local = self.filter is not None and self.server_filter != self.filter
@@ -220,23 +239,11 @@ class Query:
         self.local_filter: Node | None = self.filter if local else None
         if self.local_filter is not None:
             _refuse_fiscal_locally(self.local_filter, self.server_filter)
-        wanted = {c.name for c in self.columns}
-        hidden: dict[str, Column] = {}
-        # every filtered attribute comes back: the local part is applied on it, and the
-        # server's part is verified on it (the live service silently ignores a filter on a
-        # slug it does not know, and drops that slug's column: that is how it is caught)
-        if self.filter is not None:
-            for condition in self.filter.attributes():
-                if condition.column.name not in wanted:
-                    hidden.setdefault(condition.column.name, condition.column)
-        # every sort column comes back too: the live service drops the column of a slug the
-        # tenant does not serve and ignores the sort on it without a word
-        for column, _ in self.sort:
-            if column.name not in wanted:
-                hidden.setdefault(column.name, column)
         #: Columns fetched only to apply :attr:`local_filter`, verify :attr:`server_filter`
         #: or verify that the sort was applied, dropped from the result.
-        self.hidden: list[Column] = list(hidden.values())
+        self.hidden: list[Column] = _hidden_columns(
+            self.filter, self.columns, [column for column, _ in self.sort]
+        )
 
     def _sort(self, sort: Any) -> list[tuple[Column, Direction]]:
         if sort is None:
@@ -250,15 +257,55 @@ class Query:
 
     @property
     def request_columns(self) -> list[Column]:
-        """Columns sent to the server: the requested ones, then the hidden ones."""
+        """Columns sent to the server: the requested ones, then the hidden ones.
+
+        Returns
+        -------
+        list of bspandas.catalog.Column
+            :attr:`columns` then :attr:`hidden`.
+
+        Examples
+        --------
+        >>> q = Query("account", ["ootb_account_name"], where="industry == 'A'")
+        >>> [c.name for c in q.request_columns]
+        ['ootb_account_name', 'industry']
+        """
         return [*self.columns, *self.hidden]
 
     def outputs(self) -> list[Output]:
-        """Every frame column the answer should have, in order (hidden ones last)."""
+        """Every frame column the answer should have, in order (hidden ones last).
+
+        An expanded column (an owner: id and name) gives several outputs.
+
+        Returns
+        -------
+        list of bspandas.catalog.Output
+            The frame columns of :attr:`request_columns`, in order.
+
+        Examples
+        --------
+        >>> [o.name for o in Query("account", ["ootb_account_name"]).outputs()]
+        ['ootb_account_name']
+        """
         return [o for c in self.request_columns for o in c.outputs()]
 
     def payload(self) -> dict[str, Any]:
-        """The exact JSON body of the export request."""
+        """The exact JSON body of the export request.
+
+        Returns
+        -------
+        dict
+            ``object``, ``columns``, and ``filter`` (the server's part of it) and ``sort``
+            when there are any.
+
+        Examples
+        --------
+        >>> body = Query("account", ["ootb_account_name"], sort="-ootb_account_name").payload()
+        >>> body["columns"]
+        [{'slug': 'ootb_account_name'}]
+        >>> body["sort"][0]["direction"]
+        'desc'
+        """
         body: dict[str, Any] = {
             "object": self.object,
             "columns": [c.api() for c in self.request_columns],
@@ -273,7 +320,23 @@ class Query:
         return body
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The payload as JSON text."""
+        """The payload as JSON text.
+
+        Parameters
+        ----------
+        indent : int or None, default 2
+            Passed to :func:`json.dumps`; ``None`` gives one line.
+
+        Returns
+        -------
+        str
+            :meth:`payload` as JSON.
+
+        Examples
+        --------
+        >>> Query("account", ["ootb_account_name"]).to_json(indent=None)
+        '{"object": "account", "columns": [{"slug": "ootb_account_name"}]}'
+        """
         return json.dumps(self.payload(), indent=indent)
 
     @robust_repr
