@@ -11,7 +11,7 @@ import pytest
 import tqdm.std
 
 import bspandas as bs
-from bspandas._http.client import RetryPolicy
+from bspandas._http.retry import RetryPolicy
 from bspandas._read import reader
 from bspandas.sandbox import Sandbox
 

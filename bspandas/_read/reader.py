@@ -39,7 +39,9 @@ from bspandas._exceptions import (
     UnverifiedAnswerWarning,
     ValidationWarning,
 )
-from bspandas._http.client import Body, Client, default_client
+from bspandas._http.body import Body
+from bspandas._http.client import Client
+from bspandas._http.default import default_client
 from bspandas._io.cache import Cache, as_cache
 from bspandas._io.dtypes import BACKENDS, Backend
 from bspandas._io.parse import Answer, HeaderPlan, iter_answer, read_answer
