@@ -113,6 +113,9 @@ class Client(TokenHolder):
         How the client waits between attempts and for the budget (tests inject one).
     environ : mapping, optional
         The environment to read credentials from (default: ``os.environ``).
+    wall_clock : callable, default time.time
+        Seconds since the epoch, to measure a ``Retry-After`` date against when the answer
+        has no ``Date`` header of its own (tests inject one).
 
     Raises
     ------
@@ -149,6 +152,7 @@ class Client(TokenHolder):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(client_secret, str):  # frames that raise below show it as '***'
             client_secret = Redacted(client_secret)
@@ -167,6 +171,7 @@ class Client(TokenHolder):
         self.max_answer_bytes = max_answer_bytes
         self._clock = clock
         self._sleep: Callable[[float], None] = sleep
+        self._wall_clock = wall_clock
         #: Whether a sandbox's announced budget may replace the default one.
         self._budget_from_server = pacer is None and hourly_budget is None
         self.pacer = pacer or Pacer(
@@ -312,7 +317,7 @@ class Client(TokenHolder):
             if status == 200 or 300 <= status < 400:
                 return accepted(response, self.base_url)
             error = status_error(response, "exporting")
-            wait = retry_after(response.headers)
+            wait = retry_after(response.headers, self._wall_clock)
             response.close()
             if status == 401 and not replayed:
                 replayed = True

@@ -8,10 +8,10 @@ True
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import logging
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -88,18 +88,39 @@ class RetryPolicy:
         return max(0.0, float(base * (1 + rng.uniform(-self.jitter, self.jitter))))
 
 
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """The wait a ``Retry-After`` header asks for, in seconds (``None``: none or unreadable)."""
+def retry_after(headers: Mapping[str, str], now: Callable[[], float]) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (``None``: none or unreadable).
+
+    A number of seconds is taken as is. An HTTP date is measured against the answer's own
+    ``Date`` header when it has a readable one (both are the server's clock, so a machine
+    whose clock is off waits what the server meant), else against ``now()`` (the client's
+    injectable wall clock, seconds since the epoch).
+
+    >>> retry_after({"Retry-After": "Tue, 01 Dec 2026 12:00:30 GMT",
+    ...              "Date": "Tue, 01 Dec 2026 12:00:00 GMT"}, now=lambda: 0.0)
+    30.0
+    """
     value = headers.get("Retry-After")
     if not value:
         return None
     if value.strip().isdigit():
         return float(value)
+    when = _http_date(value)
+    if when is None:
+        return None
+    served = _http_date(headers.get("Date") or "")
+    return max(0.0, when - (served if served is not None else now()))
+
+
+def _http_date(value: str) -> float | None:
+    """An HTTP date as seconds since the epoch (always GMT), or ``None`` when unreadable."""
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    if when.tzinfo is None:  # "-0000": GMT by RFC 9110, not the machine's local time
+        when = when.replace(tzinfo=datetime.UTC)
+    return when.timestamp()
 
 
 class Failure(NamedTuple):
