@@ -28,7 +28,7 @@ from bspandas._http.deadline import Deadline
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["CHUNK", "MAX_ANSWER_BYTES", "Body", "Inflater", "TimedOutError"]
+__all__ = ["CHUNK", "MAX_ANSWER_BYTES", "Body", "Inflater", "TimedOutError", "check_answer_cap"]
 
 log = logging.getLogger("bspandas")
 
@@ -40,6 +40,14 @@ MAX_ANSWER_BYTES = 4 << 30
 ERROR_BODY_BYTES = 4096
 #: The content encodings bspandas decodes.
 ENCODINGS = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
+
+
+def check_answer_cap(max_answer_bytes: int) -> None:
+    """Raise ``ValueError`` unless ``max_answer_bytes`` is a positive int."""
+    if isinstance(max_answer_bytes, bool) or not (
+        isinstance(max_answer_bytes, int) and max_answer_bytes > 0
+    ):
+        raise ValueError(f"max_answer_bytes must be a positive int, got {max_answer_bytes!r}")
 
 
 class Inflater:

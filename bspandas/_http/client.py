@@ -3,14 +3,8 @@
 The client knows nothing about dtypes: it hands the answer's byte stream (a
 :class:`~bspandas._http.body.Body`) to a consumer (the parser) and retries the whole request,
 within bounds, when the status, the connection or the consumer says the answer is unusable.
-Which failures are retried, and for how long, is decided in :mod:`bspandas._http.retry`.
-
-On a network nobody controls it holds to a few rules: it never follows a redirect (the
-client secret and the token go to the configured host only); every export call ends within
-``deadline`` seconds, retries included, however slowly the server sends; only a ``text/csv``
-answer reaches the parser, and one whose framing proves bytes are missing is never handed
-on as complete; error bodies are read a few KiB at most and compressed answers are decoded
-with a size cap; exceptions carry no ``requests`` objects.
+Which failures are retried, and for how long, is decided in :mod:`bspandas._http.retry`;
+the rules it holds to on a hostile network are listed in :mod:`bspandas._http`.
 
 >>> client = Client("my-id", "my-secret", "http://127.0.0.1:8080")
 >>> client
@@ -21,7 +15,6 @@ Client(base_url='http://127.0.0.1:8080', client_id='my-id', client_secret='***')
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 import time
@@ -33,16 +26,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bspandas._exceptions import TransportError, TruncatedResponseError, robust_repr
 from bspandas._http.auth import Redacted, TokenHolder
-from bspandas._http.body import MAX_ANSWER_BYTES, Body, TimedOutError
+from bspandas._http.body import MAX_ANSWER_BYTES, Body, TimedOutError, check_answer_cap
 from bspandas._http.config import Credentials, resolve_credentials
-from bspandas._http.deadline import Deadline, current
-from bspandas._http.pacer import UNLIMITED_BUDGET, Pacer
-from bspandas._http.retry import Attempts, Failure, RetryPolicy, retry_after
+from bspandas._http.deadline import DEFAULT_DEADLINE, Deadline, check_deadline, current
+from bspandas._http.pacer import DEFAULT_HOURLY_BUDGET, Pacer
+from bspandas._http.retry import Attempts, Failure, RetryPolicy, open_export
 from bspandas._http.status import (
     ACCEPT_ENCODING,
     UnsendableError,
-    accepted,
-    status_error,
     what,
 )
 from bspandas._http.wire import EXPORT_PATH
@@ -50,14 +41,10 @@ from bspandas._http.wire import EXPORT_PATH
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["DEFAULT_DEADLINE", "DEFAULT_HOURLY_BUDGET", "UNLIMITED_BUDGET", "Body", "Client"]
+__all__ = ["Client"]
 
 log = logging.getLogger("bspandas")
 
-#: Export requests per hour a client paces itself to (the Query API's budget).
-DEFAULT_HOURLY_BUDGET = 100
-#: Default bound, in seconds, of one export call (retries and all).
-DEFAULT_DEADLINE = 900.0
 T = TypeVar("T")
 
 
@@ -86,36 +73,30 @@ class Client(TokenHolder):
     profile : str, default "default"
         The table of the config file to read.
     timeout : float or (float, float), default (10.0, 600.0)
-        The connect and read timeouts in seconds (one number: the read timeout, with a
-        connect timeout of at most 10 s).
+        Connect and read timeouts in seconds (one number: the read timeout).
     retry : RetryPolicy, optional
         How hard to try (default: ``RetryPolicy()``).
     hourly_budget : int, optional
-        Export requests per hour to pace to (default 100, the Query API's budget; a
-        bspandas sandbox may announce its own).
+        Export requests per hour to pace to (default 100, the Query API's budget).
     pacer : Pacer, optional
         A pacer to share with other clients (replaces ``hourly_budget``).
     session : requests.Session, optional
-        The HTTP transport (default: a ``requests`` session that never retries on its own
-        and whose connections the deadline can shut down).
+        The HTTP transport (default: a session whose sockets the deadline can shut).
     token_margin : float, default 60.0
-        Seconds before a token's expiry at which a new one is fetched (at most a tenth of
-        its lifetime).
+        Seconds before a token's expiry that a new one is fetched (at most 10% of it).
     deadline : float, default 900.0
         Seconds that bound each export call, retries included, from its first request (a
         wait for the hourly budget before it does not count).
     max_answer_bytes : int, default 4 GiB
         The cap on the decoded size of one answer (a decompression bomb stops there).
     clock : callable, default time.monotonic
-        Seconds, for token expiry, backoff, the deadline and the default pacer (tests
-        inject one).
+        Seconds, for token expiry, backoff, the deadline and the default pacer.
     sleep : callable, default time.sleep
-        How the client waits between attempts and for the budget (tests inject one).
+        How the client waits between attempts and for the budget.
     environ : mapping, optional
         The environment to read credentials from (default: ``os.environ``).
     wall_clock : callable, default time.time
-        Seconds since the epoch, to measure a ``Retry-After`` date against when the answer
-        has no ``Date`` header of its own (tests inject one).
+        Seconds since the epoch, for a ``Retry-After`` date in an answer without ``Date``.
 
     Raises
     ------
@@ -156,7 +137,8 @@ class Client(TokenHolder):
     ) -> None:
         if isinstance(client_secret, str):  # frames that raise below show it as '***'
             client_secret = Redacted(client_secret)
-        _check_bounds(deadline, max_answer_bytes)
+        check_deadline(deadline)
+        check_answer_cap(max_answer_bytes)
         self._credentials: Credentials = resolve_credentials(
             client_id,
             client_secret,
@@ -300,32 +282,6 @@ class Client(TokenHolder):
             return Failure(deadline.error(), "deadline")
         return response, generation
 
-    def _open(
-        self, payload: Mapping[str, Any], attempts: Attempts, deadline: Deadline
-    ) -> requests.Response:
-        """POST the export and return the 200 CSV response (headers read, body not yet)."""
-        replayed = False
-        while True:
-            if deadline.expired():
-                raise deadline.error(attempts)
-            outcome = self._post_export(payload, deadline)
-            if isinstance(outcome, Failure):
-                attempts.failed_before_answer(outcome)
-                continue
-            response, generation = outcome
-            status = response.status_code
-            if status == 200 or 300 <= status < 400:
-                return accepted(response, self.base_url)
-            error = status_error(response, "exporting")
-            wait = retry_after(response.headers, self._wall_clock)
-            response.close()
-            if status == 401 and not replayed:
-                replayed = True
-                self._forget_token(generation)
-                log.debug("401 on export: fetching a new token and replaying once")
-                continue
-            attempts.refused(error, wait, payload, self.pacer.next_slot)
-
     def _body(self, response: requests.Response, deadline: Deadline) -> Body:
         return Body(
             response,
@@ -351,12 +307,44 @@ class Client(TokenHolder):
         timeouts and answers ``consume`` rejects with :class:`TruncatedResponseError` (or a
         broken connection); replays once on 401 with a fresh token. Then raises the library
         error that says what happened and what to do.
+
+        Parameters
+        ----------
+        payload : mapping
+            The export request's JSON (``bspandas.Query(...).payload()``).
+        consume : callable
+            Reads the answer's :class:`~bspandas._http.body.Body` (decoded byte chunks) and
+            returns the result; called again from scratch on each retried answer.
+
+        Returns
+        -------
+        object
+            What ``consume`` returned for the answer it accepted.
+
+        Raises
+        ------
+        APIError
+            An error status (``RateLimitError``, ``ServerError``, ``AuthenticationError``,
+            ...) or a redirect, after the retries the policy allows.
+        TransportError
+            The connection failed or the deadline passed; ``TruncatedResponseError`` when
+            every answer was cut short; ``ResponseError`` for an answer that is not CSV.
+
+        Examples
+        --------
+        >>> import bspandas as bs
+        >>> from bspandas.sandbox import serve
+        >>> payload = bs.Query("account", ["ootb_account_name"]).payload()
+        >>> with serve(seed=1, accounts=3) as sandbox, sandbox.client() as client:
+        ...     csv = client.export(payload, lambda body: b"".join(body))
+        >>> csv.count(b"\\n")  # the header and three accounts
+        4
         """
         deadline = Deadline(self.deadline, self._clock)
         attempts = Attempts(self.retry, self._sleep, self._rng, self._clock, deadline)
         try:
             while True:
-                response = self._open(payload, attempts, deadline)
+                response = open_export(self, payload, attempts)
                 outcome = self._consume(response, consume, deadline)
                 if not isinstance(outcome, Failure):
                     return outcome[0]
@@ -368,23 +356,39 @@ class Client(TokenHolder):
     def stream(self, payload: Mapping[str, Any]) -> Iterator[Body]:
         """The answer as a :class:`Body`, retried on status and connection errors only
         (for consumers that hand rows on as they arrive and so cannot start over). The
-        deadline covers the whole iteration, the consumer's own time included."""
+        deadline covers the whole iteration, the consumer's own time included.
+
+        Parameters
+        ----------
+        payload : mapping
+            The export request's JSON (``bspandas.Query(...).payload()``).
+
+        Returns
+        -------
+        contextlib.AbstractContextManager of Body
+            The answer; iterating it may raise ``TransportError`` (not retried).
+
+        Raises
+        ------
+        APIError, TransportError
+            As :meth:`export`, before the answer's first byte.
+
+        Examples
+        --------
+        >>> import bspandas as bs
+        >>> from bspandas.sandbox import serve
+        >>> payload = bs.Query("account", ["ootb_account_name"]).payload()
+        >>> with serve(seed=1, accounts=3) as sandbox, sandbox.client() as client:
+        ...     with client.stream(payload) as body:
+        ...         csv = b"".join(body)
+        >>> body.terminated, csv.splitlines()[0]
+        (True, b'Account Name')
+        """
         deadline = Deadline(self.deadline, self._clock)
         attempts = Attempts(self.retry, self._sleep, self._rng, self._clock, deadline)
         try:
-            response = self._open(payload, attempts, deadline)
+            response = open_export(self, payload, attempts)
             with response:
                 yield self._body(response, deadline)
         finally:
             deadline.close()
-
-
-def _check_bounds(deadline: float, max_answer_bytes: int) -> None:
-    if isinstance(deadline, bool) or not (
-        isinstance(deadline, int | float) and math.isfinite(deadline) and deadline > 0
-    ):
-        raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
-    if isinstance(max_answer_bytes, bool) or not (
-        isinstance(max_answer_bytes, int) and max_answer_bytes > 0
-    ):
-        raise ValueError(f"max_answer_bytes must be a positive int, got {max_answer_bytes!r}")

@@ -11,6 +11,7 @@ the read timeout with each byte, so timeouts alone cannot bound a call).
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import threading
 from collections.abc import Callable
@@ -21,9 +22,21 @@ from bspandas._exceptions import TransportError
 if TYPE_CHECKING:
     from bspandas._http.retry import Attempts
 
-__all__ = ["Deadline", "current", "shutdown"]
+__all__ = ["DEFAULT_DEADLINE", "Deadline", "check_deadline", "current", "shutdown"]
 
 log = logging.getLogger("bspandas")
+
+#: Default bound, in seconds, of one export call (retries and all).
+DEFAULT_DEADLINE = 900.0
+
+
+def check_deadline(deadline: float) -> None:
+    """Raise ``ValueError`` unless ``deadline`` is a positive, finite number of seconds."""
+    if isinstance(deadline, bool) or not (
+        isinstance(deadline, int | float) and math.isfinite(deadline) and deadline > 0
+    ):
+        raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
+
 
 current = threading.local()  # the deadline of the request this thread is sending
 

@@ -26,8 +26,10 @@ from collections.abc import Callable
 from bspandas._exceptions import PacingWarning, RateLimitError, robust_repr
 from bspandas._utils import find_stacklevel
 
-__all__ = ["UNLIMITED_BUDGET", "Pacer"]
+__all__ = ["DEFAULT_HOURLY_BUDGET", "UNLIMITED_BUDGET", "Pacer"]
 
+#: Export requests per hour a client paces itself to (the Query API's budget).
+DEFAULT_HOURLY_BUDGET = 100
 #: What "unlimited" paces to.
 UNLIMITED_BUDGET = 1 << 30
 

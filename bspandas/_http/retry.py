@@ -14,13 +14,25 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bspandas._exceptions import APIError, BackstoryError, ServerError, TransportError
 from bspandas._http.deadline import Deadline
-from bspandas._http.status import final_error
+from bspandas._http.status import accepted, final_error, status_error
 
-__all__ = ["Attempts", "Failure", "RetryPolicy", "deterministic_500", "retry_after"]
+if TYPE_CHECKING:
+    import requests
+
+    from bspandas._http.client import Client
+
+__all__ = [
+    "Attempts",
+    "Failure",
+    "RetryPolicy",
+    "deterministic_500",
+    "open_export",
+    "retry_after",
+]
 
 log = logging.getLogger("bspandas")
 
@@ -223,6 +235,36 @@ class Attempts:
                 status=error.status,
                 body=error.body,
             )
+
+
+def open_export(
+    client: Client, payload: Mapping[str, Any], attempts: Attempts
+) -> requests.Response:
+    """POST the export until an answer is accepted and return the 200 CSV response (headers
+    read, body not yet): each failure is counted and waited out in ``attempts``, a 401 is
+    replayed once with a new token, and what is not retried raises."""
+    deadline = attempts.deadline
+    replayed = False
+    while True:
+        if deadline.expired():
+            raise deadline.error(attempts)
+        outcome = client._post_export(payload, deadline)
+        if isinstance(outcome, Failure):
+            attempts.failed_before_answer(outcome)
+            continue
+        response, generation = outcome
+        status = response.status_code
+        if status == 200 or 300 <= status < 400:
+            return accepted(response, client.base_url)
+        error = status_error(response, "exporting")
+        wait = retry_after(response.headers, client._wall_clock)
+        response.close()
+        if status == 401 and not replayed:
+            replayed = True
+            client._forget_token(generation)
+            log.debug("401 on export: fetching a new token and replaying once")
+            continue
+        attempts.refused(error, wait, payload, client.pacer.next_slot)
 
 
 def deterministic_500(payload: Mapping[str, Any]) -> str | None:
