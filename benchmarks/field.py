@@ -164,7 +164,7 @@ class StandIn:
     client_id = "stand-in"
 
     def __init__(self, data: bytes, mb_per_s: float | None = None) -> None:
-        from bspandas._http.client import RetryPolicy
+        from bspandas._http.retry import RetryPolicy
 
         self.retry = RetryPolicy(attempts=1)
         self.data = data

@@ -51,7 +51,9 @@ from bspandas._exceptions import (
     ValidationWarning,
     VariationAdjustedWarning,
 )
-from bspandas._http.client import Client, RetryPolicy, connect, default_client, set_default_client
+from bspandas._http.client import Client
+from bspandas._http.default import connect, default_client, set_default_client
+from bspandas._http.retry import RetryPolicy
 from bspandas._io.cache import Cache
 from bspandas._options import (
     describe_option,

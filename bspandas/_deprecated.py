@@ -33,7 +33,7 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
         "import errors and warnings from bspandas (for example bspandas.APIError)",
     ),
     "bspandas.client": (
-        ("bspandas", "bspandas._http.client"),
+        ("bspandas", "bspandas._http.body"),
         "use bspandas.Client, bspandas.connect, bspandas.RetryPolicy and "
         "bspandas.set_default_client",
     ),

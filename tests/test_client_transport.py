@@ -22,7 +22,9 @@ import pytest
 import requests
 
 import bspandas as bs
-from bspandas._http.client import CHUNK, Client, RetryPolicy
+from bspandas._http.body import CHUNK
+from bspandas._http.client import Client
+from bspandas._http.retry import RetryPolicy
 from bspandas.sandbox import Sandbox, serve
 from bspandas.sandbox.testing import get_token, raw_post
 from tests.wire import Sent, Wire, answer, csv_answer, token_answer

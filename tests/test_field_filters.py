@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 import bspandas as bs
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
+from bspandas._http.retry import RetryPolicy
 from bspandas.query.builder import Query
 from bspandas.sandbox import Sandbox
 from bspandas.sandbox.testing import read_csv_rows, session_for

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
+from bspandas._http.retry import RetryPolicy
 from bspandas._read import steps
 from bspandas._read.chunks import RowGate
 from bspandas.sandbox import Sandbox

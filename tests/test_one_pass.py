@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas._http.client import RetryPolicy
+from bspandas._http.retry import RetryPolicy
 from bspandas._io.parse import read_answer
 from bspandas.catalog import resolve
 

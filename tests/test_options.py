@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
+from bspandas._http.retry import RetryPolicy
 from bspandas.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)

@@ -11,7 +11,7 @@ import pytest
 import tqdm.std
 
 import bspandas as bs
-from bspandas._http.client import RetryPolicy
+from bspandas._http.retry import RetryPolicy
 from bspandas._read import progress
 from bspandas.sandbox import Sandbox
 

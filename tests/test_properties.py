@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import bspandas as bs
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
+from bspandas._http.retry import RetryPolicy
 from bspandas._io.dtypes import dtype_for
 from bspandas.sandbox import Sandbox, serve
 

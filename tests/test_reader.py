@@ -17,7 +17,8 @@ import pytest
 
 import bspandas as bs
 from bspandas._exceptions import ConversionError
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
+from bspandas._http.retry import RetryPolicy
 from bspandas.catalog import vocabulary
 from bspandas.sandbox import Sandbox
 

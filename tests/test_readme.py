@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from bspandas._http.client import default_client, set_default_client
+from bspandas._http.default import default_client, set_default_client
 from tests.conftest import ROOT
 
 

@@ -21,8 +21,9 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
 from bspandas._http.pacer import Pacer
+from bspandas._http.retry import RetryPolicy
 from bspandas.sandbox import Sandbox, serve
 
 COLUMNS = [

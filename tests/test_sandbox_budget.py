@@ -9,12 +9,9 @@ from collections.abc import Callable
 import pytest
 
 import bspandas as bs
-from bspandas._http.client import (
-    DEFAULT_HOURLY_BUDGET,
-    UNLIMITED_BUDGET,
-    RetryPolicy,
-    set_default_client,
-)
+from bspandas._http.default import set_default_client
+from bspandas._http.pacer import DEFAULT_HOURLY_BUDGET, UNLIMITED_BUDGET
+from bspandas._http.retry import RetryPolicy
 from bspandas.sandbox import Sandbox
 from bspandas.sandbox.command import build_parser
 from bspandas.sandbox.command import run as run_sandbox

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 import bspandas as bs
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
+from bspandas._http.retry import RetryPolicy
 from bspandas.cli import main
 from bspandas.sandbox import Sandbox, serve
 from tests.wire import Sent, Wire, answer, csv_answer, token_answer

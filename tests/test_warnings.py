@@ -15,8 +15,9 @@ import pytest
 
 import bspandas as bs
 from bspandas import _exceptions as errors
-from bspandas._http.client import Client, RetryPolicy
+from bspandas._http.client import Client
 from bspandas._http.config import resolve_credentials
+from bspandas._http.retry import RetryPolicy
 from bspandas._io.cache import Cache
 from bspandas.frame import reshape
 from bspandas.sandbox import Sandbox

@@ -28,9 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
-
 from bspandas._exceptions import (
     ConfigurationError,
     InsecureConfigWarning,
@@ -136,6 +133,9 @@ def check_base_url(url: str) -> str:
 
 def _connect_target(url: str) -> tuple[str | None, int | None] | None:
     """The host and port urllib3 (the library that opens the connection) reads in ``url``."""
+    from urllib3.exceptions import LocationParseError  # not on import bspandas
+    from urllib3.util import parse_url
+
     try:
         parsed = parse_url(url)
     except LocationParseError:

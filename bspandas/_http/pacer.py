@@ -16,6 +16,7 @@ server counting it) and says so with a :class:`bspandas.PacingWarning`.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -25,7 +26,12 @@ from collections.abc import Callable
 from bspandas._exceptions import PacingWarning, RateLimitError, robust_repr
 from bspandas._utils import find_stacklevel
 
-__all__ = ["Pacer"]
+__all__ = ["DEFAULT_HOURLY_BUDGET", "UNLIMITED_BUDGET", "Pacer"]
+
+#: Export requests per hour a client paces itself to (the Query API's budget).
+DEFAULT_HOURLY_BUDGET = 100
+#: What "unlimited" paces to.
+UNLIMITED_BUDGET = 1 << 30
 
 
 class Pacer:
@@ -121,3 +127,22 @@ class Pacer:
             )
             self._sleep(delay)
             waited += delay
+
+    def adopt(self, announced: str) -> None:
+        """Pace to the budget a bspandas sandbox announces (``"N;window=W"``; ``0``:
+        unlimited); an announcement that does not parse changes nothing.
+
+        >>> pacer = Pacer(budget=100)
+        >>> pacer.adopt("7;window=60"); pacer.budget, pacer.window
+        (7, 60.0)
+        """
+        count, _, window = announced.partition(";window=")
+        try:
+            budget, seconds = int(count), float(window or 3600)
+        except ValueError:
+            return
+        if budget < 0 or not math.isfinite(seconds) or seconds <= 0:
+            return
+        with self._lock:
+            self.budget = budget if budget else UNLIMITED_BUDGET
+            self.window = seconds

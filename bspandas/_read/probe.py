@@ -237,7 +237,7 @@ def probe(
         ]
     resolved = resolve(columns, obj)
     if client is None:
-        from bspandas._http.client import default_client
+        from bspandas._http.default import default_client
 
         client = default_client()
     prober = _Prober(obj, client, budget)

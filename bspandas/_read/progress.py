@@ -16,7 +16,7 @@ from typing import Any
 from bspandas._exceptions import (
     ConfigurationError,
 )
-from bspandas._http.client import Body
+from bspandas._http.body import Body
 
 __all__ = ["OFF", "ON", "PROGRESS_ENV", "ProgressBody", "interactive", "setting", "tqdm_class"]
 

@@ -20,7 +20,8 @@ from bspandas import _options as options
 from bspandas._exceptions import (
     QueryError,
 )
-from bspandas._http.client import Client, default_client
+from bspandas._http.client import Client
+from bspandas._http.default import default_client
 from bspandas._io.cache import Cache, as_cache
 from bspandas._io.dtypes import Backend
 from bspandas._read.cached import read_through

@@ -27,7 +27,8 @@ from bspandas._exceptions import (
     TruncatedResponseError,
     ValidationWarning,
 )
-from bspandas._http.client import Body, Client
+from bspandas._http.body import Body
+from bspandas._http.client import Client
 from bspandas._io.dtypes import Backend
 from bspandas._io.evaluate import evaluate
 from bspandas._io.parse import Answer, HeaderPlan, read_answer

@@ -55,7 +55,8 @@ from bspandas._exceptions import (
     UnverifiedAnswerWarning,
     robust_repr,
 )
-from bspandas._http.client import Client, default_client
+from bspandas._http.client import Client
+from bspandas._http.default import default_client
 from bspandas._io.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
 from bspandas._io.evaluate import evaluate
 from bspandas.catalog import store

@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from bspandas._exceptions import InvalidColumnsError, MissingRowsWarning, QueryError
-from bspandas._http.client import Client, default_client
+from bspandas._http.client import Client
+from bspandas._http.default import default_client
 from bspandas._io.parse import empty_frame, unify_categories
 from bspandas._utils import find_stacklevel, renamed
 from bspandas.catalog.resolve import Column, parse_name, resolve

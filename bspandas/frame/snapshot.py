@@ -22,7 +22,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from bspandas._exceptions import DatasetError, InvalidColumnsError, QueryError
-from bspandas._http.client import Client, default_client
+from bspandas._http.client import Client
+from bspandas._http.default import default_client
 from bspandas._io.dtypes import Backend, dtype_for
 from bspandas.frame.dataset import (
     DEFAULT_CHUNKSIZE,

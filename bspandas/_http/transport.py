@@ -1,0 +1,105 @@
+"""The HTTP transport under the client: a ``requests`` session whose connections register
+with the sending thread's :class:`~bspandas._http.deadline.Deadline` (so its timer can shut
+them down), an adapter that never retries on its own (retries belong to
+:mod:`bspandas._http.retry`), and the mapping of ``requests``/``urllib3`` failures to
+bspandas errors that carry nothing of the failed request.
+
+This is the only module that imports ``requests`` (and ``urllib3``) at its top; the client
+imports it when it builds its session, so ``import bspandas`` loads neither.
+
+>>> session = new_session()
+>>> session.get_adapter("https://api.people.ai").max_retries.total
+0
+>>> session.close()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
+from bspandas._exceptions import TransportError, redact
+from bspandas._http.body import TimedOutError, break_kind
+from bspandas._http.deadline import Deadline, current, shutdown
+
+__all__ = ["REQUEST_ERRORS", "RETRIED", "new_session", "transport_error"]
+
+#: Failures of sending a request that another attempt may not meet.
+RETRIED = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    Urllib3HTTPError,
+    OSError,
+)
+REQUEST_ERRORS = (requests.RequestException, Urllib3HTTPError, OSError, ValueError)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """Registers itself with the sending thread's deadline, so that headers trickled one
+    byte at a time cannot outlive it either."""
+
+    _bspandas_deadline: Deadline | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        deadline = getattr(current, "deadline", None)
+        self._bspandas_deadline = deadline
+        if deadline is not None:
+            deadline.watch(self)
+        super().request(*args, **kwargs)
+
+    def connect(self) -> None:
+        super().connect()
+        deadline = self._bspandas_deadline
+        if deadline is not None and deadline.fired:
+            shutdown(self)
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The same watch over TLS."""
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter with connections the deadline can shut down; no retries of its own."""
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+def transport_error(exc: BaseException, doing: str) -> TransportError:
+    """A requests/urllib3/socket failure as a bspandas error, with nothing attached."""
+    detail = redact(f"{type(exc).__name__}: {exc}")[:400]
+    if break_kind(exc) == "timeout" or isinstance(exc, requests.Timeout):
+        return TimedOutError(f"No answer in time while {doing} ({detail}).")
+    return TransportError(f"The connection failed while {doing} ({detail}).")
+
+
+def new_session() -> requests.Session:
+    """A session with the watched connections, no retries of its own and bspandas' agent."""
+    from bspandas._version import __version__
+
+    session = requests.Session()
+    adapter = _Adapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = f"bspandas/{__version__}"
+    return session
