@@ -29,7 +29,7 @@ __all__ = ["MOVED", "install"]
 #: old module path -> (where its names live now, in lookup order; what to use instead)
 MOVED: dict[str, tuple[tuple[str, ...], str]] = {
     "bspandas.errors": (
-        ("bspandas", "bspandas._exceptions"),
+        ("bspandas", "bspandas._exceptions", "bspandas._messages"),
         "import errors and warnings from bspandas (for example bspandas.APIError)",
     ),
     "bspandas.client": (

@@ -13,8 +13,11 @@ everything the library raises on purpose and
     │   ├── UnknownMetricError (LookupError)   slug unknown; carries close suggestions
     │   ├── InvalidVariationError          period not allowed for that metric; lists allowed
     │   ├── InvalidFilterError             filter/where= malformed or value of the wrong type
-    │   └── InvalidColumnsError            column spec of the wrong shape, empty, duplicated
-    │       └── MixedCurrencyError         money in several currencies was to be added up
+    │   └── InvalidColumnsError *          column spec of the wrong shape, empty, duplicated
+    │       └── MixedCurrencyError *       money in several currencies was to be added up
+    ├── FrameError                         a problem with a DataFrame you passed, not a request
+    │   ├── InvalidColumnsError *          a frame's columns are not what the function needs
+    │   └── MixedCurrencyError *           (also an InvalidColumnsError)
     ├── APIError                           the server answered with an error status
     │   ├── AuthenticationError            401/403: credentials or token refused
     │   ├── BadRequestError                400: the server refused the query
@@ -45,8 +48,14 @@ everything the library raises on purpose and
     ├── CacheWarning                       a cached answer was unusable; it is fetched again
     └── InsecureConfigWarning              the credentials file is readable by others
 
+``*``: drawn twice, it has both parents. ``InvalidColumnsError`` and ``MixedCurrencyError``
+are raised about local frames too (``df.backstory`` methods, joins, roll-ups), so they are
+frame errors; they stay query errors (and ``ValueError``) until bspandas 0.3, so
+``except QueryError`` keeps catching them. Catch ``FrameError`` in new code.
+
 Messages say what was wrong, what was expected and what to do next. They never contain a
-client secret or a bearer token: :func:`redact` scrubs anything that reaches a message.
+client secret or a bearer token: ``bspandas._messages.redact`` scrubs anything that
+reaches a message.
 
 >>> from bspandas._exceptions import UnknownMetricError, BackstoryError
 >>> issubclass(UnknownMetricError, BackstoryError)
@@ -56,11 +65,10 @@ True
 from __future__ import annotations
 
 import difflib
-import functools
-import html
-import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from bspandas._messages import quote_input, redact, short_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +83,7 @@ __all__ = [
     "ConfigurationError",
     "ConversionError",
     "DatasetError",
+    "FrameError",
     "HeaderMismatchError",
     "HeaderMismatchWarning",
     "IgnoredFilterError",
@@ -87,8 +96,11 @@ __all__ = [
     "MissingColumnsWarning",
     "MissingCredentialsError",
     "MissingRowsWarning",
+    "MixedCurrencyError",
+    "OptionError",
     "OrphanRowsWarning",
     "PacingWarning",
+    "PossibleTypoWarning",
     "QueryError",
     "RateLimitError",
     "ResponseError",
@@ -102,93 +114,29 @@ __all__ = [
     "UnverifiedAnswerWarning",
     "ValidationWarning",
     "VariationAdjustedWarning",
-    "redact",
 ]
-
-# Secrets registered by live clients; redact() removes them from any text.
-_SECRETS: set[str] = set()
-# A bearer token is token68 text (RFC 6750) that looks like one: at least 8 characters with
-# a digit, or an inner "." "~" "+" "/" (a JWT), or 20 and more. This keeps ordinary wording
-# ("no usable bearer token came back") intact; registered secrets go by exact value anyway.
-_TOKEN68 = r"[A-Za-z0-9._~+/-]"
-_BEARER = re.compile(
-    rf"(?i)(bearer\s+)(?={_TOKEN68}*(?:[0-9]|[.~+/][A-Za-z0-9])|{_TOKEN68}{{20}})"
-    rf"(?={_TOKEN68}{{8}}){_TOKEN68}+=*"
-)
-_SECRET_FIELDS = re.compile(r'(?i)("?(?:client_secret|access_token|token)"?\s*[=:]\s*"?)[^"&\s,}]+')
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret so that :func:`redact` removes it from every message.
-
-    Values shorter than 8 characters are not registered: real client secrets and tokens are
-    long, and scrubbing a short word ("secret") would garble ordinary text.
-    """
-    if value and len(value) >= 8:
-        _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    """Remove registered secrets, bearer tokens and secret-looking fields from ``text``.
-
-    >>> redact("Authorization: Bearer abc.def-123")
-    'Authorization: Bearer ***'
-    >>> redact("client_secret=s3cr3t&grant_type=client_credentials")
-    'client_secret=***&grant_type=client_credentials'
-    """
-    text = _BEARER.sub(r"\1***", text)
-    text = _SECRET_FIELDS.sub(r"\1***", text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _short(body: str | bytes | None, limit: int = 300) -> str:
-    if body is None:
-        return ""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    body = redact(" ".join(body.split()))
-    return body if len(body) <= limit else body[: limit - 1] + "…"
-
-
-def quote_input(text: str, limit: int = 200) -> str:
-    """``repr(text)``, cut to ``limit`` characters with its length when longer, so that an
-    error quoting what the user typed stays readable.
-
-    >>> quote_input("a" * 300, limit=5)
-    "'aaaaa'… (300 characters)"
-    """
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}… ({len(text):,} characters)"
-
-
-_R = TypeVar("_R")
-
-
-def robust_repr(method: Callable[[_R], str]) -> Callable[[_R], str]:
-    """Make a ``__repr__`` / ``_repr_html_`` safe on a half-initialised object.
-
-    When ``__init__`` raises, ``traceback.TracebackException(..., capture_locals=True)``
-    still calls ``repr(self)`` on the frame's ``self``; a repr that reads an attribute
-    never set would crash the traceback itself. This shows the class name instead.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self: _R) -> str:
-        try:
-            return method(self)
-        except Exception:  # a repr must never raise
-            text = f"<{type(self).__name__} (not fully initialised)>"
-            return html.escape(text) if method.__name__ == "_repr_html_" else text
-
-    return wrapper
 
 
 class BackstoryError(Exception):
-    """Base class of every error bspandas raises on purpose."""
+    """Base class of every error bspandas raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        What was wrong, what was expected and what to do next. Secrets in it are
+        redacted before it is stored.
+
+    Examples
+    --------
+    >>> import bspandas
+    >>> try:
+    ...     bspandas.Query("account", ["ootb_acount_name"])
+    ... except bspandas.BackstoryError as error:
+    ...     print(type(error).__name__, "|", str(error).split(".")[0])
+    UnknownMetricError | Unknown metric 'ootb_acount_name' for object 'account'
+    >>> str(BackstoryError("token=abc123xyz was refused"))
+    'token=*** was refused'
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(redact(message))
@@ -265,6 +213,7 @@ class UnknownMetricError(QueryError, LookupError):
         self.slug = slug
         self.object = object
         self.suggestions = list(suggestions)
+        self.hint = hint
         where = f" for object {quote_input(object)}" if object else ""
         did_you_mean = (
             f" Did you mean: {', '.join(self.suggestions)}?"
@@ -314,8 +263,16 @@ class InvalidFilterError(QueryError):
     """A filter, simple dict or ``where=`` string that cannot become a valid API filter."""
 
 
-class InvalidColumnsError(QueryError):
-    """A column specification of the wrong shape."""
+# -- frame errors ---------------------------------------------------------------------------
+
+
+class FrameError(BackstoryError):
+    """A problem with a DataFrame you passed, not with a request."""
+
+
+class InvalidColumnsError(QueryError, FrameError):
+    """A column specification of the wrong shape, or a frame without the columns a
+    function needs. A :class:`FrameError`; also a :class:`QueryError` until bspandas 0.3."""
 
 
 class MixedCurrencyError(InvalidColumnsError):
@@ -337,7 +294,7 @@ class APIError(BackstoryError):
         self, message: str, *, status: int | None = None, body: str | bytes | None = None
     ) -> None:
         self.status = status
-        self.body = _short(body)
+        self.body = short_text(body)
         text = message
         if status is not None:
             text = f"HTTP {status}: {message}"
@@ -510,8 +467,3 @@ class CacheWarning(BackstoryWarning):
 
 class InsecureConfigWarning(BackstoryWarning):
     """The credentials file can be read by other users."""
-
-
-def describe_failure(exc: BaseException) -> str:
-    """One line naming an exception without leaking secrets (for logs and the CLI)."""
-    return redact(f"{type(exc).__name__}: {exc}")

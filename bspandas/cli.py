@@ -30,7 +30,8 @@ from typing import Any, TextIO
 import pandas as pd
 
 from bspandas import catalog
-from bspandas._exceptions import BackstoryError, MissingCredentialsError, describe_failure
+from bspandas._exceptions import BackstoryError, MissingCredentialsError
+from bspandas._messages import describe_failure
 from bspandas._version import __version__
 
 __all__ = ["build_parser", "main"]

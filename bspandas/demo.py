@@ -28,7 +28,8 @@ import pandas as pd
 
 import bspandas as bs
 from bspandas import plots
-from bspandas._exceptions import BackstoryError, describe_failure
+from bspandas._exceptions import BackstoryError
+from bspandas._messages import describe_failure
 from bspandas._http.client import Client
 from bspandas.frame import reshape
 

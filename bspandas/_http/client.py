@@ -56,13 +56,11 @@ from bspandas._exceptions import (
     ServerError,
     TransportError,
     TruncatedResponseError,
-    redact,
-    register_secret,
-    robust_repr,
 )
 from bspandas._http.config import Credentials, resolve_credentials
 from bspandas._http.pacer import Pacer
 from bspandas._http.wire import EXPORT_PATH, SANDBOX_BUDGET_HEADER, TOKEN_PATH
+from bspandas._messages import redact, register_secret, robust_repr
 
 __all__ = ["Body", "Client", "RetryPolicy", "connect", "default_client", "set_default_client"]
 

@@ -31,13 +31,8 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from bspandas._exceptions import (
-    ConfigurationError,
-    InsecureConfigWarning,
-    MissingCredentialsError,
-    register_secret,
-    robust_repr,
-)
+from bspandas._exceptions import ConfigurationError, InsecureConfigWarning, MissingCredentialsError
+from bspandas._messages import register_secret, robust_repr
 from bspandas._utils import find_stacklevel
 
 __all__ = [

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bspandas._exceptions import InvalidColumnsError, robust_repr
+from bspandas._exceptions import InvalidColumnsError
 from bspandas._http.client import Client
+from bspandas._messages import robust_repr
 from bspandas._utils import renamed
 from bspandas.catalog import store
 from bspandas.frame import reshape

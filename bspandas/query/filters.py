@@ -40,8 +40,8 @@ from bspandas._exceptions import (
     PossibleTypoWarning,
     QueryError,
     VariationAdjustedWarning,
-    quote_input,
 )
+from bspandas._messages import quote_input
 from bspandas._utils import find_stacklevel
 from bspandas.catalog import store, vocabulary
 from bspandas.catalog.model import Metric, Part
