@@ -54,7 +54,12 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "bspandas.reader": (("bspandas", "bspandas._read.reader"), "use bspandas.read_query"),
     "bspandas.schema": (
-        ("bspandas", "bspandas.validation", "bspandas.validation.schema"),
+        (
+            "bspandas",
+            "bspandas.validation",
+            "bspandas.validation.failures",
+            "bspandas.catalog.business",
+        ),
         "use bspandas.schema_for or bspandas.validation",
     ),
     "bspandas.schemas": (

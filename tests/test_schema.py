@@ -8,6 +8,7 @@ import pytest
 from pandera.typing import DataFrame
 
 import bspandas
+from bspandas.validation import schema_for, validate_frame
 from bspandas.validation.models import (
     AccountModel,
     ActivityModel,
@@ -16,7 +17,6 @@ from bspandas.validation.models import (
     core_columns,
     field_columns,
 )
-from bspandas.validation.schema import schema_for, validate_frame
 
 
 def test_three_kinds_of_failure_are_reported_at_once() -> None:
@@ -191,7 +191,7 @@ def _field_frame(rows: int, seed: int) -> pd.DataFrame:
 
 
 def test_vectorised_validation_counts_exactly_and_samples_boundedly() -> None:
-    from bspandas.validation.schema import FAILURE_SAMPLE
+    from bspandas.validation.failures import FAILURE_SAMPLE
 
     frame = _field_frame(20_000, seed=3)
     schema = schema_for("account", list(frame.columns), coerce=False)

@@ -48,7 +48,7 @@ from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, Output, parse_name
 from bspandas.query.builder import Query, caller_variables
 from bspandas.query.filters import Node, conjuncts
-from bspandas.validation.schema import schema_for, validate_frame
+from bspandas.validation import schema_for, validate_frame
 
 __all__ = ["PROGRESS_ENV", "read_query"]
 

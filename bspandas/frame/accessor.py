@@ -33,7 +33,7 @@ from bspandas._messages import robust_repr
 from bspandas._utils import renamed
 from bspandas.catalog import store
 from bspandas.frame import reshape
-from bspandas.validation.schema import schema_for, validate_frame
+from bspandas.validation import schema_for, validate_frame
 
 if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
     import pandera.pandas as pa
