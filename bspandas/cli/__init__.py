@@ -83,7 +83,27 @@ def _unknown_metric(exc: UnknownMetricError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bspandas`` command."""
+    """Entry point of the ``bspandas`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``bspandas``; ``None`` (default) reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 when a search or probe found nothing (or unserved
+        columns), 2 for an error (one line on stderr, secrets redacted), 130 on Ctrl-C.
+
+    Examples
+    --------
+    >>> main(["catalog", "describe", "ootb_churn_risk_score"])  # doctest: +ELLIPSIS
+    object       account
+    slug         ootb_churn_risk_score
+    ...
+    0
+    """
     parser = build_parser()
     args = parser.parse_args(attached(list(sys.argv[1:] if argv is None else argv)))
     try:

@@ -96,6 +96,20 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every ``bspandas`` command; each sets ``func`` to what runs it.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        ``demo``, ``sandbox``, ``catalog search|describe|probe``, ``query``, ``export``
+        and ``snapshot``.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["query", "account", "ootb_emails_sent:last_7_days"])
+    >>> (args.object, args.columns, args.func.__name__)
+    ('account', ['ootb_emails_sent:last_7_days'], 'print_query')
+    """
     parser = argparse.ArgumentParser(
         prog="bspandas", description="Backstory Query API metrics as typed pandas DataFrames."
     )
