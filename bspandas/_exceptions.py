@@ -48,73 +48,24 @@ everything the library raises on purpose and
     ├── CacheWarning                       a cached answer was unusable; it is fetched again
     └── InsecureConfigWarning              the credentials file is readable by others
 
-``*``: drawn twice, it has both parents. ``InvalidColumnsError`` and ``MixedCurrencyError``
-are raised about local frames too (``df.backstory`` methods, joins, roll-ups), so they are
-frame errors; they stay query errors (and ``ValueError``) until bspandas 0.3, so
-``except QueryError`` keeps catching them. Catch ``FrameError`` in new code.
+``*``: drawn twice, it has both parents: raised about local frames too (joins, roll-ups,
+``df.backstory``), these are frame errors, and stay query errors (and ``ValueError``) until
+bspandas 0.3 so that ``except QueryError`` keeps catching them. Catch ``FrameError`` now.
 
 Messages say what was wrong, what was expected and what to do next. They never contain a
 client secret or a bearer token: ``bspandas._messages.redact`` scrubs anything that
 reaches a message.
-
->>> from bspandas._exceptions import UnknownMetricError, BackstoryError
->>> issubclass(UnknownMetricError, BackstoryError)
-True
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from bspandas._messages import quote_input, redact, short_text
+from bspandas._messages import close_object, quote_input, redact, short_text
 
 if TYPE_CHECKING:
     import pandas as pd
-
-__all__ = [
-    "APIError",
-    "AuthenticationError",
-    "BackstoryError",
-    "BackstoryWarning",
-    "BadRequestError",
-    "CacheWarning",
-    "ConfigurationError",
-    "ConversionError",
-    "DatasetError",
-    "FrameError",
-    "HeaderMismatchError",
-    "HeaderMismatchWarning",
-    "IgnoredFilterError",
-    "IgnoredFilterWarning",
-    "InsecureConfigWarning",
-    "InvalidColumnsError",
-    "InvalidFilterError",
-    "InvalidVariationError",
-    "MissingColumnsError",
-    "MissingColumnsWarning",
-    "MissingCredentialsError",
-    "MissingRowsWarning",
-    "MixedCurrencyError",
-    "OptionError",
-    "OrphanRowsWarning",
-    "PacingWarning",
-    "PossibleTypoWarning",
-    "QueryError",
-    "RateLimitError",
-    "ResponseError",
-    "SchemaValidationError",
-    "ServerError",
-    "TransportError",
-    "TruncatedResponseError",
-    "UnknownMetricError",
-    "UnknownObjectError",
-    "UnregisteredMetricWarning",
-    "UnverifiedAnswerWarning",
-    "ValidationWarning",
-    "VariationAdjustedWarning",
-]
 
 
 class BackstoryError(Exception):
@@ -134,8 +85,6 @@ class BackstoryError(Exception):
     ... except bspandas.BackstoryError as error:
     ...     print(type(error).__name__, "|", str(error).split(".")[0])
     UnknownMetricError | Unknown metric 'ootb_acount_name' for object 'account'
-    >>> str(BackstoryError("token=abc123xyz was refused"))
-    'token=*** was refused'
     """
 
     def __init__(self, message: str) -> None:
@@ -164,9 +113,6 @@ class MissingCredentialsError(ConfigurationError):
         )
 
 
-# -- query errors --------------------------------------------------------------------------
-
-
 class OptionError(ConfigurationError, AttributeError, KeyError):
     """``bs.options``/``bs.set_option`` got a name that is not an option (the message
     suggests the closest) or a value the option cannot take. An ``AttributeError`` so that
@@ -174,6 +120,9 @@ class OptionError(ConfigurationError, AttributeError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+# -- query errors --------------------------------------------------------------------------
 
 
 class QueryError(BackstoryError, ValueError):
@@ -186,22 +135,10 @@ class UnknownObjectError(QueryError):
     def __init__(self, obj: object, known: Iterable[str]) -> None:
         self.object = obj
         self.known = sorted(known)
-        close = _close_object(obj, self.known)
+        close = close_object(obj, self.known)
         hint = f" Did you mean {close!r}?" if close else ""
         shown = quote_input(obj) if isinstance(obj, str) else repr(obj)[:200]
         super().__init__(f"Unknown object {shown}.{hint} Expected one of: {', '.join(self.known)}.")
-
-
-def _close_object(obj: object, known: Sequence[str]) -> str | None:
-    """The known object a plural, a different case or a small typo meant."""
-    if not isinstance(obj, str):
-        return None
-    text = obj.strip().lower()
-    for candidate in (text, text.removesuffix("s"), text.removesuffix("ies") + "y"):
-        if candidate in known:
-            return candidate
-    close = difflib.get_close_matches(text, known, n=1, cutoff=0.75)
-    return close[0] if close else None
 
 
 class UnknownMetricError(QueryError, LookupError):
@@ -236,9 +173,8 @@ class UnknownMetricError(QueryError, LookupError):
 
 class InvalidVariationError(QueryError):
     """A period the metric does not allow (or a windowed metric asked without a period).
-    ``allowed`` holds the metric's own periods in the catalog's order of windows
-    (``last_7_days``, ``last_14_days``, ``last_30_days``, ... as ``catalog.periods`` gives
-    them), whatever order they were passed in."""
+    ``allowed`` holds the metric's periods in the catalog's order of windows (``last_7_days``,
+    ``last_14_days``, ... as ``catalog.periods`` gives them), whatever order they came in."""
 
     def __init__(
         self, slug: str, period: str | None, allowed: Sequence[str], reason: str = ""
@@ -295,9 +231,7 @@ class APIError(BackstoryError):
     ) -> None:
         self.status = status
         self.body = short_text(body)
-        text = message
-        if status is not None:
-            text = f"HTTP {status}: {message}"
+        text = message if status is None else f"HTTP {status}: {message}"
         if self.body:
             text = f"{text}\nServer said: {self.body}"
         super().__init__(text)
@@ -360,8 +294,7 @@ class MissingColumnsError(ResponseError):
                 f"of {shown}."
             )
         else:
-            names = shown
-            head = f"The server dropped {len(self.missing)} requested column(s): {names}."
+            head = f"The server dropped {len(self.missing)} requested column(s): {shown}."
         tail = (
             " The Query API drops slugs and variations it does not know for this tenant "
             "without an error. Check the slug and period with bspandas.catalog.describe(...), "
@@ -441,18 +374,16 @@ class MissingRowsWarning(BackstoryWarning):
 
 
 class OrphanRowsWarning(BackstoryWarning):
-    """A join of accounts and opportunities lost rows that its ``how`` promised to keep, or
-    invented rows that are in neither frame.
+    """A join of accounts and opportunities lost rows that its ``how`` promised to keep.
 
-    Opportunities whose account is not in the account frame ("orphans") are normal: an
-    account frame is usually a subset of the tenant. What happens to them is what ``how``
-    says (``join_opportunities``: ``"left"``/``"inner"`` leave them out, ``"right"``/
-    ``"outer"`` keep them with empty account columns; ``join_account``: the mirror image), so
-    they are counted in ``attrs["backstory"]["join"]["orphans"]`` but not warned about.
-    It fires when ``how="right"`` or ``"outer"`` promises every opportunity a place but a
-    roll-up (``aggregate=``) has to leave out opportunities without an account id, since
-    they have no account row to roll up into. Invented rows (an account key repeated in the
-    account frame would multiply its opportunities) raise ``SchemaValidationError`` instead.
+    Orphans (opportunities whose account is not in the account frame; an account frame is
+    usually a subset of the tenant) go where ``how`` says (``join_opportunities``:
+    ``"left"``/``"inner"`` leave them out, ``"right"``/``"outer"`` keep them with empty
+    account columns; ``join_account``: the mirror image) and are counted in
+    ``attrs["backstory"]["join"]["orphans"]``, not warned about. It fires when ``how="right"``
+    or ``"outer"`` promises every opportunity a place but a roll-up (``aggregate=``) must leave
+    out those without an account id. Invented rows (an account key repeated in the account
+    frame multiplies its opportunities) raise ``SchemaValidationError`` instead.
     ``orphans="ignore"`` silences the warning."""
 
 

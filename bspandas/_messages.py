@@ -13,13 +13,15 @@ A leaf: it imports nothing from bspandas.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 __all__ = [
+    "close_object",
     "describe_failure",
     "quote_input",
     "redact",
@@ -79,6 +81,22 @@ def short_text(body: str | bytes | None, limit: int = 300) -> str:
         body = body.decode("utf-8", errors="replace")
     body = redact(" ".join(body.split()))
     return body if len(body) <= limit else body[: limit - 1] + "…"
+
+
+def close_object(obj: object, known: Sequence[str]) -> str | None:
+    """The known name a plural, a different case or a small typo meant, or ``None``.
+
+    >>> close_object("Accounts", ["account", "opportunity"])
+    'account'
+    """
+    if not isinstance(obj, str):
+        return None
+    text = obj.strip().lower()
+    for candidate in (text, text.removesuffix("s"), text.removesuffix("ies") + "y"):
+        if candidate in known:
+            return candidate
+    close = difflib.get_close_matches(text, known, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def quote_input(text: str, limit: int = 200) -> str:
