@@ -20,6 +20,7 @@ from bspandas._exceptions import (
     CacheWarning,
     ConfigurationError,
     DatasetError,
+    FrameError,
     HeaderMismatchError,
     HeaderMismatchWarning,
     IgnoredFilterError,
@@ -70,7 +71,7 @@ from bspandas.frame.dataset import export_dataset, read_dataset
 from bspandas.frame.reshape import melt_variations, pivot_variations, unmelt_variations
 from bspandas.frame.snapshot import read_snapshots, snapshot
 from bspandas.query import Query
-from bspandas.validation.schema import schema_for
+from bspandas.validation import schema_for
 
 _deprecated.install()
 
@@ -90,6 +91,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "DatasetError",
+    "FrameError",
     "HeaderMismatchError",
     "HeaderMismatchWarning",
     "IgnoredFilterError",

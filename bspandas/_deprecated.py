@@ -29,7 +29,7 @@ __all__ = ["MOVED", "install"]
 #: old module path -> (where its names live now, in lookup order; what to use instead)
 MOVED: dict[str, tuple[tuple[str, ...], str]] = {
     "bspandas.errors": (
-        ("bspandas", "bspandas._exceptions"),
+        ("bspandas", "bspandas._exceptions", "bspandas._messages"),
         "import errors and warnings from bspandas (for example bspandas.APIError)",
     ),
     "bspandas.client": (
@@ -65,7 +65,12 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "bspandas.reader": (("bspandas", "bspandas._read.reader"), "use bspandas.read_query"),
     "bspandas.schema": (
-        ("bspandas", "bspandas.validation", "bspandas.validation.schema"),
+        (
+            "bspandas",
+            "bspandas.validation",
+            "bspandas.validation.failures",
+            "bspandas.catalog.business",
+        ),
         "use bspandas.schema_for or bspandas.validation",
     ),
     "bspandas.schemas": (

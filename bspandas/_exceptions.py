@@ -13,8 +13,11 @@ everything the library raises on purpose and
     │   ├── UnknownMetricError (LookupError)   slug unknown; carries close suggestions
     │   ├── InvalidVariationError          period not allowed for that metric; lists allowed
     │   ├── InvalidFilterError             filter/where= malformed or value of the wrong type
-    │   └── InvalidColumnsError            column spec of the wrong shape, empty, duplicated
-    │       └── MixedCurrencyError         money in several currencies was to be added up
+    │   └── InvalidColumnsError *          column spec of the wrong shape, empty, duplicated
+    │       └── MixedCurrencyError *       money in several currencies was to be added up
+    ├── FrameError                         a problem with a DataFrame you passed, not a request
+    │   ├── InvalidColumnsError *          a frame's columns are not what the function needs
+    │   └── MixedCurrencyError *           (also an InvalidColumnsError)
     ├── APIError                           the server answered with an error status
     │   ├── AuthenticationError            401/403: credentials or token refused
     │   ├── BadRequestError                400: the server refused the query
@@ -45,150 +48,44 @@ everything the library raises on purpose and
     ├── CacheWarning                       a cached answer was unusable; it is fetched again
     └── InsecureConfigWarning              the credentials file is readable by others
 
-Messages say what was wrong, what was expected and what to do next. They never contain a
-client secret or a bearer token: :func:`redact` scrubs anything that reaches a message.
+``*``: drawn twice, it has both parents: raised about local frames too (joins, roll-ups,
+``df.backstory``), these are frame errors, and stay query errors (and ``ValueError``) until
+bspandas 0.3 so that ``except QueryError`` keeps catching them. Catch ``FrameError`` now.
 
->>> from bspandas._exceptions import UnknownMetricError, BackstoryError
->>> issubclass(UnknownMetricError, BackstoryError)
-True
+Messages say what was wrong, what was expected and what to do next. They never contain a
+client secret or a bearer token: ``bspandas._messages.redact`` scrubs anything that
+reaches a message.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-import html
-import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from bspandas._messages import close_object, quote_input, redact, short_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "APIError",
-    "AuthenticationError",
-    "BackstoryError",
-    "BackstoryWarning",
-    "BadRequestError",
-    "CacheWarning",
-    "ConfigurationError",
-    "ConversionError",
-    "DatasetError",
-    "HeaderMismatchError",
-    "HeaderMismatchWarning",
-    "IgnoredFilterError",
-    "IgnoredFilterWarning",
-    "InsecureConfigWarning",
-    "InvalidColumnsError",
-    "InvalidFilterError",
-    "InvalidVariationError",
-    "MissingColumnsError",
-    "MissingColumnsWarning",
-    "MissingCredentialsError",
-    "MissingRowsWarning",
-    "OrphanRowsWarning",
-    "PacingWarning",
-    "QueryError",
-    "RateLimitError",
-    "ResponseError",
-    "SchemaValidationError",
-    "ServerError",
-    "TransportError",
-    "TruncatedResponseError",
-    "UnknownMetricError",
-    "UnknownObjectError",
-    "UnregisteredMetricWarning",
-    "UnverifiedAnswerWarning",
-    "ValidationWarning",
-    "VariationAdjustedWarning",
-    "redact",
-]
-
-# Secrets registered by live clients; redact() removes them from any text.
-_SECRETS: set[str] = set()
-# A bearer token is token68 text (RFC 6750) that looks like one: at least 8 characters with
-# a digit, or an inner "." "~" "+" "/" (a JWT), or 20 and more. This keeps ordinary wording
-# ("no usable bearer token came back") intact; registered secrets go by exact value anyway.
-_TOKEN68 = r"[A-Za-z0-9._~+/-]"
-_BEARER = re.compile(
-    rf"(?i)(bearer\s+)(?={_TOKEN68}*(?:[0-9]|[.~+/][A-Za-z0-9])|{_TOKEN68}{{20}})"
-    rf"(?={_TOKEN68}{{8}}){_TOKEN68}+=*"
-)
-_SECRET_FIELDS = re.compile(r'(?i)("?(?:client_secret|access_token|token)"?\s*[=:]\s*"?)[^"&\s,}]+')
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret so that :func:`redact` removes it from every message.
-
-    Values shorter than 8 characters are not registered: real client secrets and tokens are
-    long, and scrubbing a short word ("secret") would garble ordinary text.
-    """
-    if value and len(value) >= 8:
-        _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    """Remove registered secrets, bearer tokens and secret-looking fields from ``text``.
-
-    >>> redact("Authorization: Bearer abc.def-123")
-    'Authorization: Bearer ***'
-    >>> redact("client_secret=s3cr3t&grant_type=client_credentials")
-    'client_secret=***&grant_type=client_credentials'
-    """
-    text = _BEARER.sub(r"\1***", text)
-    text = _SECRET_FIELDS.sub(r"\1***", text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _short(body: str | bytes | None, limit: int = 300) -> str:
-    if body is None:
-        return ""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    body = redact(" ".join(body.split()))
-    return body if len(body) <= limit else body[: limit - 1] + "…"
-
-
-def quote_input(text: str, limit: int = 200) -> str:
-    """``repr(text)``, cut to ``limit`` characters with its length when longer, so that an
-    error quoting what the user typed stays readable.
-
-    >>> quote_input("a" * 300, limit=5)
-    "'aaaaa'… (300 characters)"
-    """
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}… ({len(text):,} characters)"
-
-
-_R = TypeVar("_R")
-
-
-def robust_repr(method: Callable[[_R], str]) -> Callable[[_R], str]:
-    """Make a ``__repr__`` / ``_repr_html_`` safe on a half-initialised object.
-
-    When ``__init__`` raises, ``traceback.TracebackException(..., capture_locals=True)``
-    still calls ``repr(self)`` on the frame's ``self``; a repr that reads an attribute
-    never set would crash the traceback itself. This shows the class name instead.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self: _R) -> str:
-        try:
-            return method(self)
-        except Exception:  # a repr must never raise
-            text = f"<{type(self).__name__} (not fully initialised)>"
-            return html.escape(text) if method.__name__ == "_repr_html_" else text
-
-    return wrapper
-
 
 class BackstoryError(Exception):
-    """Base class of every error bspandas raises on purpose."""
+    """Base class of every error bspandas raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        What was wrong, what was expected and what to do next. Secrets in it are
+        redacted before it is stored.
+
+    Examples
+    --------
+    >>> import bspandas
+    >>> try:
+    ...     bspandas.Query("account", ["ootb_acount_name"])
+    ... except bspandas.BackstoryError as error:
+    ...     print(type(error).__name__, "|", str(error).split(".")[0])
+    UnknownMetricError | Unknown metric 'ootb_acount_name' for object 'account'
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(redact(message))
@@ -216,9 +113,6 @@ class MissingCredentialsError(ConfigurationError):
         )
 
 
-# -- query errors --------------------------------------------------------------------------
-
-
 class OptionError(ConfigurationError, AttributeError, KeyError):
     """``bs.options``/``bs.set_option`` got a name that is not an option (the message
     suggests the closest) or a value the option cannot take. An ``AttributeError`` so that
@@ -226,6 +120,9 @@ class OptionError(ConfigurationError, AttributeError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+# -- query errors --------------------------------------------------------------------------
 
 
 class QueryError(BackstoryError, ValueError):
@@ -238,22 +135,10 @@ class UnknownObjectError(QueryError):
     def __init__(self, obj: object, known: Iterable[str]) -> None:
         self.object = obj
         self.known = sorted(known)
-        close = _close_object(obj, self.known)
+        close = close_object(obj, self.known)
         hint = f" Did you mean {close!r}?" if close else ""
         shown = quote_input(obj) if isinstance(obj, str) else repr(obj)[:200]
         super().__init__(f"Unknown object {shown}.{hint} Expected one of: {', '.join(self.known)}.")
-
-
-def _close_object(obj: object, known: Sequence[str]) -> str | None:
-    """The known object a plural, a different case or a small typo meant."""
-    if not isinstance(obj, str):
-        return None
-    text = obj.strip().lower()
-    for candidate in (text, text.removesuffix("s"), text.removesuffix("ies") + "y"):
-        if candidate in known:
-            return candidate
-    close = difflib.get_close_matches(text, known, n=1, cutoff=0.75)
-    return close[0] if close else None
 
 
 class UnknownMetricError(QueryError, LookupError):
@@ -265,6 +150,7 @@ class UnknownMetricError(QueryError, LookupError):
         self.slug = slug
         self.object = object
         self.suggestions = list(suggestions)
+        self.hint = hint
         where = f" for object {quote_input(object)}" if object else ""
         did_you_mean = (
             f" Did you mean: {', '.join(self.suggestions)}?"
@@ -287,9 +173,8 @@ class UnknownMetricError(QueryError, LookupError):
 
 class InvalidVariationError(QueryError):
     """A period the metric does not allow (or a windowed metric asked without a period).
-    ``allowed`` holds the metric's own periods in the catalog's order of windows
-    (``last_7_days``, ``last_14_days``, ``last_30_days``, ... as ``catalog.periods`` gives
-    them), whatever order they were passed in."""
+    ``allowed`` holds the metric's periods in the catalog's order of windows (``last_7_days``,
+    ``last_14_days``, ... as ``catalog.periods`` gives them), whatever order they came in."""
 
     def __init__(
         self, slug: str, period: str | None, allowed: Sequence[str], reason: str = ""
@@ -314,8 +199,16 @@ class InvalidFilterError(QueryError):
     """A filter, simple dict or ``where=`` string that cannot become a valid API filter."""
 
 
-class InvalidColumnsError(QueryError):
-    """A column specification of the wrong shape."""
+# -- frame errors ---------------------------------------------------------------------------
+
+
+class FrameError(BackstoryError):
+    """A problem with a DataFrame you passed, not with a request."""
+
+
+class InvalidColumnsError(QueryError, FrameError):
+    """A column specification of the wrong shape, or a frame without the columns a
+    function needs. A :class:`FrameError`; also a :class:`QueryError` until bspandas 0.3."""
 
 
 class MixedCurrencyError(InvalidColumnsError):
@@ -337,10 +230,8 @@ class APIError(BackstoryError):
         self, message: str, *, status: int | None = None, body: str | bytes | None = None
     ) -> None:
         self.status = status
-        self.body = _short(body)
-        text = message
-        if status is not None:
-            text = f"HTTP {status}: {message}"
+        self.body = short_text(body)
+        text = message if status is None else f"HTTP {status}: {message}"
         if self.body:
             text = f"{text}\nServer said: {self.body}"
         super().__init__(text)
@@ -403,8 +294,7 @@ class MissingColumnsError(ResponseError):
                 f"of {shown}."
             )
         else:
-            names = shown
-            head = f"The server dropped {len(self.missing)} requested column(s): {names}."
+            head = f"The server dropped {len(self.missing)} requested column(s): {shown}."
         tail = (
             " The Query API drops slugs and variations it does not know for this tenant "
             "without an error. Check the slug and period with bspandas.catalog.describe(...), "
@@ -484,18 +374,16 @@ class MissingRowsWarning(BackstoryWarning):
 
 
 class OrphanRowsWarning(BackstoryWarning):
-    """A join of accounts and opportunities lost rows that its ``how`` promised to keep, or
-    invented rows that are in neither frame.
+    """A join of accounts and opportunities lost rows that its ``how`` promised to keep.
 
-    Opportunities whose account is not in the account frame ("orphans") are normal: an
-    account frame is usually a subset of the tenant. What happens to them is what ``how``
-    says (``join_opportunities``: ``"left"``/``"inner"`` leave them out, ``"right"``/
-    ``"outer"`` keep them with empty account columns; ``join_account``: the mirror image), so
-    they are counted in ``attrs["backstory"]["join"]["orphans"]`` but not warned about.
-    It fires when ``how="right"`` or ``"outer"`` promises every opportunity a place but a
-    roll-up (``aggregate=``) has to leave out opportunities without an account id, since
-    they have no account row to roll up into. Invented rows (an account key repeated in the
-    account frame would multiply its opportunities) raise ``SchemaValidationError`` instead.
+    Orphans (opportunities whose account is not in the account frame; an account frame is
+    usually a subset of the tenant) go where ``how`` says (``join_opportunities``:
+    ``"left"``/``"inner"`` leave them out, ``"right"``/``"outer"`` keep them with empty
+    account columns; ``join_account``: the mirror image) and are counted in
+    ``attrs["backstory"]["join"]["orphans"]``, not warned about. It fires when ``how="right"``
+    or ``"outer"`` promises every opportunity a place but a roll-up (``aggregate=``) must leave
+    out those without an account id. Invented rows (an account key repeated in the account
+    frame multiplies its opportunities) raise ``SchemaValidationError`` instead.
     ``orphans="ignore"`` silences the warning."""
 
 
@@ -510,8 +398,3 @@ class CacheWarning(BackstoryWarning):
 
 class InsecureConfigWarning(BackstoryWarning):
     """The credentials file can be read by other users."""
-
-
-def describe_failure(exc: BaseException) -> str:
-    """One line naming an exception without leaking secrets (for logs and the CLI)."""
-    return redact(f"{type(exc).__name__}: {exc}")

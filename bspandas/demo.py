@@ -26,10 +26,12 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-import bspandas as bs
-from bspandas import plots
-from bspandas._exceptions import BackstoryError, describe_failure
+from bspandas import catalog, plots
+from bspandas._exceptions import BackstoryError
 from bspandas._http.client import Client
+from bspandas._messages import describe_failure
+from bspandas._read.reader import read_query
+from bspandas._version import __version__
 from bspandas.frame import reshape
 
 __all__ = ["DemoFigures", "analyse", "run_demo"]
@@ -115,7 +117,7 @@ def run_demo(*, output: Path, seed: int = 7, accounts: int = 400, out: TextIO | 
     output.mkdir(parents=True, exist_ok=True)
     try:
         with _connection(seed, accounts) as (client, where):
-            print(f"bspandas {bs.__version__} demo on {where}", file=stream)
+            print(f"bspandas {__version__} demo on {where}", file=stream)
             analyse(client, output, stream)
     except BackstoryError as exc:
         print(f"\nThe demo stopped: {describe_failure(exc)}", file=sys.stderr)
@@ -142,8 +144,8 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
     pd.set_option("display.width", 120)
 
     _section(out, "1. Accounts at risk")
-    accounts = bs.read_query("account", ACCOUNT_COLUMNS, client=client, progress=False)
-    at_risk = bs.read_query(
+    accounts = read_query("account", ACCOUNT_COLUMNS, client=client, progress=False)
+    at_risk = read_query(
         "account",
         ACCOUNT_COLUMNS,
         where="ootb_churn_risk_score >= @risk and ootb_account_engagement_level < @engagement",
@@ -180,11 +182,11 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
             wide = frame.backstory.pivot_variations(metric)
             rows[(label, name)] = wide[PERIODS].astype("Float64").mean()
     table = pd.DataFrame(rows).T.round(1)
-    table.columns = [bs.catalog.period_vocabulary.label(p) for p in table.columns]
+    table.columns = [catalog.period_vocabulary.label(p) for p in table.columns]
     print(table.to_string(), file=out)
 
     _section(out, "3. Open pipeline of the at-risk accounts")
-    opportunities = bs.read_query(
+    opportunities = read_query(
         "opportunity",
         OPPORTUNITY_COLUMNS,
         where="ootb_opportunity_is_closed == False",

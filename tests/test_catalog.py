@@ -20,7 +20,7 @@ from bspandas._exceptions import (
     VariationAdjustedWarning,
 )
 from bspandas.catalog import store, vocabulary
-from bspandas.validation.schema import validate_frame
+from bspandas.validation import validate_frame
 
 
 def test_get_returns_typed_entry() -> None:

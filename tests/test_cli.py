@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bspandas import cli
 from bspandas.cli import main
+from bspandas.cli import session as cli  # where the commands find their client
 from bspandas.sandbox import Sandbox, serve
 
 

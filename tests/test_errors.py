@@ -8,6 +8,7 @@ import pytest
 
 import bspandas
 from bspandas import _exceptions as errors
+from bspandas import _messages as messages
 
 
 def _classes(base: type) -> list[type]:
@@ -52,8 +53,8 @@ def test_server_error_keeps_status_and_short_body_only() -> None:
 
 
 def test_redact_scrubs_registered_secrets_tokens_and_fields() -> None:
-    errors.register_secret("very-secret-value")
-    text = errors.redact(
+    messages.register_secret("very-secret-value")
+    text = messages.redact(
         "secret very-secret-value; Authorization: Bearer eyJ.abc.def; "
         '{"access_token": "tok123"} client_secret=zzz'
     )
@@ -73,7 +74,7 @@ def test_redact_scrubs_registered_secrets_tokens_and_fields() -> None:
     ],
 )
 def test_redact_keeps_ordinary_wording_about_bearer_tokens(wording: str) -> None:
-    assert errors.redact(wording) == wording
+    assert messages.redact(wording) == wording
     assert wording in str(errors.AuthenticationError(wording, status=401))
 
 
@@ -83,12 +84,12 @@ def test_redact_keeps_ordinary_wording_about_bearer_tokens(wording: str) -> None
 )
 def test_redact_still_scrubs_token_like_bearer_values(token: str) -> None:
     assert (
-        errors.redact(f"Authorization: Bearer {token}; next") == "Authorization: Bearer ***; next"
+        messages.redact(f"Authorization: Bearer {token}; next") == "Authorization: Bearer ***; next"
     )
 
 
 def test_messages_are_redacted_at_construction() -> None:
-    errors.register_secret("hunter2-secret")
+    messages.register_secret("hunter2-secret")
     exc = errors.AuthenticationError("refused hunter2-secret", status=401, body="hunter2-secret")
     assert "hunter2-secret" not in str(exc)
     assert "hunter2-secret" not in repr(exc)
@@ -124,8 +125,8 @@ def test_errors_quote_at_most_about_200_characters_of_a_long_where(where: str) -
 
 
 def test_quote_input_keeps_short_text_whole() -> None:
-    assert errors.quote_input("a == 1") == "'a == 1'"
-    assert errors.quote_input("x" * 201, limit=200) == repr("x" * 200) + "… (201 characters)"
+    assert messages.quote_input("a == 1") == "'a == 1'"
+    assert messages.quote_input("x" * 201, limit=200) == repr("x" * 200) + "… (201 characters)"
 
 
 @pytest.mark.parametrize(
@@ -148,3 +149,30 @@ def test_errors_quoting_long_names_stay_short(build: Any, error: type) -> None:
     with pytest.raises(error) as info:
         build()
     assert len(str(info.value)) < 700, len(str(info.value))
+
+
+@pytest.mark.parametrize("name", ["InvalidColumnsError", "MixedCurrencyError"])
+def test_frame_side_errors_are_frame_errors_and_still_query_errors(name: str) -> None:
+    cls = getattr(bspandas, name)
+    assert issubclass(cls, bspandas.FrameError)
+    assert issubclass(cls, bspandas.QueryError)  # for one release (bspandas 0.3 drops it)
+    assert issubclass(cls, ValueError)
+    assert not issubclass(bspandas.FrameError, bspandas.QueryError)
+    assert issubclass(bspandas.FrameError, bspandas.BackstoryError)
+
+
+def test_a_frame_error_raised_on_a_local_frame_is_caught_by_both_bases() -> None:
+    import pandas as pd
+
+    accounts = pd.DataFrame({"ootb_account_crm_id": ["001"]})
+    opportunities = pd.DataFrame({"ootb_opportunity_amount": [5.0]})  # no account id column
+    for base in (bspandas.FrameError, bspandas.QueryError):
+        with pytest.raises(base) as info:
+            bspandas.frame.join_opportunities(accounts, opportunities)
+        assert type(info.value) is bspandas.InvalidColumnsError
+
+
+def test_mixed_currencies_are_caught_as_a_frame_error() -> None:
+    with pytest.raises(bspandas.FrameError) as info:
+        raise errors.MixedCurrencyError("EUR and USD", ["EUR", "USD"])
+    assert info.value.currencies == ["EUR", "USD"]  # type: ignore[attr-defined]

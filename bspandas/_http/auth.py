@@ -20,17 +20,13 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bspandas._exceptions import (
-    AuthenticationError,
-    BackstoryError,
-    register_secret,
-    robust_repr,
-)
+from bspandas._exceptions import AuthenticationError, BackstoryError
 from bspandas._http.body import read_capped, short_body
 from bspandas._http.config import Credentials
 from bspandas._http.deadline import Deadline
 from bspandas._http.status import UnsendableError, redirect_error, status_error
 from bspandas._http.wire import SANDBOX_BUDGET_HEADER, TOKEN_PATH
+from bspandas._messages import register_secret, robust_repr
 
 if TYPE_CHECKING:
     import requests

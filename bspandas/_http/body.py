@@ -21,9 +21,9 @@ from bspandas._exceptions import (
     ResponseError,
     TransportError,
     TruncatedResponseError,
-    redact,
 )
 from bspandas._http.deadline import Deadline
+from bspandas._messages import redact
 
 if TYPE_CHECKING:
     import requests

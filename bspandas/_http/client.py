@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bspandas._exceptions import TransportError, TruncatedResponseError, robust_repr
+from bspandas._exceptions import TransportError, TruncatedResponseError
 from bspandas._http.auth import Redacted, TokenHolder
 from bspandas._http.body import MAX_ANSWER_BYTES, Body, TimedOutError, check_answer_cap
 from bspandas._http.config import Credentials, resolve_credentials
@@ -37,6 +37,7 @@ from bspandas._http.status import (
     what,
 )
 from bspandas._http.wire import EXPORT_PATH
+from bspandas._messages import robust_repr
 
 if TYPE_CHECKING:
     import requests

@@ -28,13 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bspandas._exceptions import (
-    ConfigurationError,
-    InsecureConfigWarning,
-    MissingCredentialsError,
-    register_secret,
-    robust_repr,
-)
+from bspandas._exceptions import ConfigurationError, InsecureConfigWarning, MissingCredentialsError
+from bspandas._messages import register_secret, robust_repr
 from bspandas._utils import find_stacklevel
 
 __all__ = [

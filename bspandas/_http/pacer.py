@@ -23,7 +23,8 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 
-from bspandas._exceptions import PacingWarning, RateLimitError, robust_repr
+from bspandas._exceptions import PacingWarning, RateLimitError
+from bspandas._messages import robust_repr
 from bspandas._utils import find_stacklevel
 
 __all__ = ["DEFAULT_HOURLY_BUDGET", "UNLIMITED_BUDGET", "Pacer"]

@@ -23,9 +23,9 @@ from bspandas._exceptions import (
     ServerError,
     TransportError,
     TruncatedResponseError,
-    redact,
 )
 from bspandas._http.body import ENCODINGS, TimedOutError, content_encoding, short_body
+from bspandas._messages import redact
 
 if TYPE_CHECKING:
     import requests

@@ -23,9 +23,10 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
-from bspandas._exceptions import TransportError, redact
+from bspandas._exceptions import TransportError
 from bspandas._http.body import TimedOutError, break_kind
 from bspandas._http.deadline import Deadline, current, shutdown
+from bspandas._messages import redact
 
 __all__ = ["REQUEST_ERRORS", "RETRIED", "new_session", "transport_error"]
 

@@ -37,7 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bspandas._exceptions import CacheWarning, ConfigurationError, robust_repr
+from bspandas._exceptions import CacheWarning, ConfigurationError
+from bspandas._messages import robust_repr
 from bspandas._utils import find_stacklevel
 
 __all__ = ["Cache", "as_cache", "default_cache_dir"]

@@ -40,7 +40,8 @@ from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
 from bspandas.query.builder import Query
 from bspandas.query.tree import Node, conjuncts
-from bspandas.validation.schema import schema_for, validate_frame
+from bspandas.validation.builder import schema_for
+from bspandas.validation.validate import validate_frame
 
 __all__ = ["Reader", "now_iso", "server_date"]
 

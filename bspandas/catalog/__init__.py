@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from bspandas._exceptions import robust_repr
+from bspandas._messages import robust_repr
 from bspandas._read.probe import probe
 from bspandas.catalog import vocabulary as period_vocabulary
 from bspandas.catalog.model import OBJECTS, TYPES, Metric, Part

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bspandas._exceptions import robust_repr
+from bspandas._messages import robust_repr
 from bspandas.catalog import vocabulary as _periods
 
 __all__ = ["EVIDENCE", "KINDS", "OBJECTS", "TYPES", "Metric", "Part"]

@@ -28,8 +28,8 @@ from bspandas._exceptions import (
     UnknownMetricError,
     UnregisteredMetricWarning,
     VariationAdjustedWarning,
-    robust_repr,
 )
+from bspandas._messages import robust_repr
 from bspandas._utils import find_stacklevel
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bspandas._exceptions import InvalidColumnsError, robust_repr
+from bspandas._exceptions import InvalidColumnsError
 from bspandas._http.client import Client
+from bspandas._messages import robust_repr
 from bspandas._utils import renamed
 from bspandas.catalog import store
 from bspandas.frame import reshape
-from bspandas.validation.schema import schema_for, validate_frame
+from bspandas.validation import schema_for, validate_frame
 
 if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
     import pandera.pandas as pa

@@ -53,12 +53,12 @@ from bspandas._exceptions import (
     TransportError,
     TruncatedResponseError,
     UnverifiedAnswerWarning,
-    robust_repr,
 )
 from bspandas._http.client import Client
 from bspandas._http.default import default_client
 from bspandas._io.dtypes import TABLE, TEXT_DTYPE, Backend, dtype_for
 from bspandas._io.evaluate import evaluate
+from bspandas._messages import robust_repr
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Output
 from bspandas.catalog.vocabulary import window as period_window

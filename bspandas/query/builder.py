@@ -17,7 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from bspandas._exceptions import InvalidColumnsError, QueryError, robust_repr
+from bspandas._exceptions import InvalidColumnsError, QueryError
+from bspandas._messages import robust_repr
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, Output, parse_name, resolve, resolve_one
 from bspandas.query.attributes import bare_column

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bspandas._exceptions import InvalidFilterError, quote_input
+from bspandas._exceptions import InvalidFilterError
+from bspandas._messages import quote_input
 from bspandas.query.attributes import _make_condition
 from bspandas.query.grammar import _FAMILY, _KLEENE, MAX_DEPTH, _too_deep
 from bspandas.query.simplification import simplify

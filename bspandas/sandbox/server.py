@@ -34,8 +34,9 @@ from dataclasses import dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from bspandas._exceptions import InsecureConfigWarning, robust_repr
+from bspandas._exceptions import InsecureConfigWarning
 from bspandas._http.wire import EXPORT_PATH, SANDBOX_BUDGET_HEADER, TOKEN_PATH
+from bspandas._messages import robust_repr
 from bspandas._utils import find_stacklevel
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults

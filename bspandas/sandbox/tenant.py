@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bspandas._exceptions import robust_repr
+from bspandas._messages import robust_repr
 from bspandas.catalog import store as _catalog
 from bspandas.catalog.business import DEFAULT_STAGE_PROBABILITY
 

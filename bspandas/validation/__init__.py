@@ -6,6 +6,7 @@ pandera models of :mod:`bspandas.validation.models` (loaded on first use).
 True
 """
 
-from bspandas.validation.schema import schema_for, validate_frame
+from bspandas.validation.builder import schema_for
+from bspandas.validation.validate import validate_frame
 
 __all__ = ["schema_for", "validate_frame"]

@@ -29,7 +29,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from bspandas.catalog import store
-from bspandas.validation.schema import schema_for, validate_frame
+from bspandas.validation.builder import schema_for
+from bspandas.validation.validate import validate_frame
 
 __all__ = [
     "AccountModel",
@@ -43,8 +44,31 @@ __all__ = [
 
 
 def core_columns(obj: str) -> tuple[str, ...]:
-    """Frame column names of an object's core fields in the vendor reference (the "Core ...
-    Fields" tables, or every plain field for objects the reference does not cover)."""
+    """Frame column names of an object's core fields in the vendor reference.
+
+    The "Core ... Fields" tables, or every plain field for objects the reference does not
+    cover.
+
+    Parameters
+    ----------
+    obj : str
+        The Query API object (``"account"``, ``"opportunity"``...).
+
+    Returns
+    -------
+    tuple of str
+        Column names in catalog order, each once.
+
+    Raises
+    ------
+    UnknownObjectError
+        ``obj`` is not an object the catalog knows.
+
+    Examples
+    --------
+    >>> core_columns("opportunity")[:3]
+    ('actual_close_date', 'crm_account_id', 'crm_account_name')
+    """
     metrics = store.all_metrics(obj)
     core = [m for m in metrics if m.category.startswith("Core") and m.source != "custom"]
     if not core:
@@ -54,9 +78,32 @@ def core_columns(obj: str) -> tuple[str, ...]:
 
 
 def field_columns(obj: str) -> tuple[str, ...]:
-    """Frame column names of every ``ootb_*`` slug of ``obj`` that is read without a period
-    (expanded slugs give each of their columns: ``ootb_opportunity_amount`` and
-    ``ootb_opportunity_amount_currency``)."""
+    """Frame column names of every ``ootb_*`` slug of ``obj`` that is read without a period.
+
+    Expanded slugs give each of their columns: ``ootb_opportunity_amount`` and
+    ``ootb_opportunity_amount_currency``.
+
+    Parameters
+    ----------
+    obj : str
+        The Query API object (``"account"``, ``"opportunity"``...).
+
+    Returns
+    -------
+    tuple of str
+        Column names in catalog order, each once.
+
+    Raises
+    ------
+    UnknownObjectError
+        ``obj`` is not an object the catalog knows.
+
+    Examples
+    --------
+    >>> cols = field_columns("opportunity")
+    >>> cols.index("ootb_opportunity_amount_currency") - cols.index("ootb_opportunity_amount")
+    1
+    """
     metrics = store.all_metrics(obj)
     chosen = [m for m in metrics if m.slug.startswith("ootb_") and m.bare and m.source != "custom"]
     names = (m.slug + part.suffix for m in chosen for part in m.parts)
@@ -80,14 +127,42 @@ class _CatalogSchema(pa.DataFrameSchema):
 
 
 class CatalogModel(pa.DataFrameModel):
-    """Base class: the schema of a subclass is the catalog schema of its columns (none
-    required); validation failures raise :class:`bspandas.SchemaValidationError`."""
+    """Base class: the schema of a subclass is the catalog schema of its columns.
+
+    A subclass sets ``object_name`` and ``column_names``; none of the columns is required,
+    and validation failures raise :class:`bspandas.SchemaValidationError`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class Scores(CatalogModel):
+    ...     object_name = "account"
+    ...     column_names = ("ootb_churn_risk_score",)
+    >>> Scores.validate(pd.DataFrame({"ootb_churn_risk_score": [12.0]})).shape
+    (1, 1)
+    """
 
     object_name: ClassVar[str] = ""
     column_names: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def to_schema(cls) -> Any:
+        """The pandera schema of the model: :func:`schema_for` over its columns, none required.
+
+        Returns
+        -------
+        pandera.pandas.DataFrameSchema
+            Named ``"<Model> (backstory.<object>)"``; its failures raise
+            :class:`bspandas.SchemaValidationError`.
+
+        Examples
+        --------
+        >>> schema = AccountModel.to_schema()
+        >>> schema.name
+        'AccountModel (backstory.account)'
+        >>> schema.columns["ootb_account_crm_id"].required
+        False
+        """
         schema = schema_for(cls.object_name, list(cls.column_names))
         optional = schema.update_columns({name: {"required": False} for name in schema.columns})
         return _CatalogSchema(
@@ -110,8 +185,40 @@ class CatalogModel(pa.DataFrameModel):
         lazy: bool = False,
         inplace: bool = False,
     ) -> Any:
-        """Validate ``check_obj``; every failure at once in a
-        :class:`bspandas.SchemaValidationError`."""
+        """Validate ``check_obj``; every failure at once in a :class:`SchemaValidationError`.
+
+        Parameters
+        ----------
+        check_obj : pandas.DataFrame
+            The frame to check; columns the model does not describe are left alone.
+        head, tail, sample, random_state : optional
+            Accepted for pandera's signature and ignored: every row is checked.
+        lazy : bool, default False
+            Accepted for pandera's signature; every failure is always collected.
+        inplace : bool, default False
+            Skip the copy of the frame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``check_obj`` when it is valid.
+
+        Raises
+        ------
+        SchemaValidationError
+            Any cell fails its column's dtype, range, value or uniqueness check.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import bspandas
+        >>> frame = pd.DataFrame({"ootb_account_crm_id": ["001", "001"]})
+        >>> try:
+        ...     AccountModel.validate(frame)
+        ... except bspandas.SchemaValidationError as error:
+        ...     print(error.failure_cases["check"].tolist())
+        ['field_uniqueness', 'field_uniqueness']
+        """
         plain = pa.DataFrameSchema(cls.to_schema().columns, coerce=False)
         return validate_frame(check_obj, plain, lazy=True, inplace=inplace)
 
