@@ -17,7 +17,7 @@ with ``vocabulary="reference"`` serves the reference's spellings instead. ``pers
 are the tenant's contacts. Without any column left, the answer is the (empty) header line
 alone.
 
->>> from bspandas.sandbox.metrics import MetricEngine
+>>> from bspandas.sandbox.engine import MetricEngine
 >>> from bspandas.sandbox.tenant import Tenant
 >>> engine = MetricEngine(Tenant(accounts=5, users=2, seed=1))
 >>> plan = plan_export({"object": "account", "columns": [
@@ -42,10 +42,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bspandas.catalog.model import Metric
+from bspandas.sandbox.engine import MetricEngine
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.filtering import Target, compile_filter, evaluate
-from bspandas.sandbox.metrics import MetricEngine, served, served_periods
 from bspandas.sandbox.problems import ApiError, bad_request, columns_invalid, sort_invalid
+from bspandas.sandbox.rules import served, served_periods
 
 __all__ = ["OBJECTS", "ExportPlan", "Output", "plan_export", "resolve_attribute"]
 
@@ -101,7 +102,7 @@ def resolve_attribute(
 ) -> tuple[Metric, str | None] | None:
     """(entry, period) for a column or attribute spec, or ``None`` when the server drops it.
 
-    The periods served are :func:`~bspandas.sandbox.metrics.served_periods` of the
+    The periods served are :func:`~bspandas.sandbox.rules.served_periods` of the
     vocabulary: by default the field's, so ``..._current_quarter`` is dropped as the
     recorded tenant drops it (query-api.md section 2, "Periods seen working").
     """

@@ -39,7 +39,7 @@ from bspandas._http.wire import EXPORT_PATH, SANDBOX_BUDGET_HEADER, TOKEN_PATH
 from bspandas._utils import find_stacklevel
 from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.faults import STREAM_FAULTS, Faults
-from bspandas.sandbox.metrics import MetricEngine
+from bspandas.sandbox.engine import MetricEngine
 from bspandas.sandbox.problems import ApiError, bad_request, filter_invalid, server_error
 from bspandas.sandbox.render import header_line, iter_batches
 from bspandas.sandbox.tenant import Tenant, TenantOptions
