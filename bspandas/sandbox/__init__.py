@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from bspandas.sandbox.faults import Faults
-from bspandas.sandbox.server import EXPORT_PATH, TOKEN_PATH, RequestRecord, Sandbox
+from bspandas.sandbox.request_log import RequestRecord
+from bspandas.sandbox.server import EXPORT_PATH, TOKEN_PATH, Sandbox
 from bspandas.sandbox.tenant import AS_OF, Tenant, TenantOptions
 
 __all__ = [
