@@ -13,7 +13,7 @@ from typing import Any
 
 from bspandas._http.wire import EXPORT_PATH, TOKEN_PATH
 from bspandas.sandbox.budget import BUDGET_HEADER
-from bspandas.sandbox.export import plan_export
+from bspandas.sandbox.export import ExportPlan, plan_export
 from bspandas.sandbox.problems import ApiError, bad_request, filter_invalid, server_error
 from bspandas.sandbox.request_body import BodyReading
 from bspandas.sandbox.streaming import Streaming
@@ -124,33 +124,12 @@ class Handler(BodyReading, Streaming):
 
     def _export(self, body: bytes) -> None:
         sb = self.sb
-        client = sb._tokens.authenticate(self.headers.get("Authorization"))
+        client = self._admitted_client()
         if client is None:
-            self._record("export", 401)
-            self._send_json(
-                401,
-                {"code": 401, "message": "Invalid or expired token"},
-                {"WWW-Authenticate": "Bearer"},
-            )
-            return
-        faults = sb.faults
-        if not sb._budget.admit(client, faults.hourly_budget, faults.budget_window):
-            self._record("export", 429, client_id=client, fault="budget")
-            budget = sb.faults.hourly_budget
-            self._send_json(
-                429, {"code": 429, "message": f"Rate limit exceeded: {budget} requests per hour"}
-            )
             return
         delay = sb._fault_state.slow_delay()
         injected = sb._fault_state.status_fault()
-        query: Any = None
-        try:
-            query = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            query = None
-            parse_error = True
-        else:
-            parse_error = False
+        query, parse_error = _parsed_json(body)
         if delay > 0 and sb._wait(delay, sb._stopping):
             self.close_connection = True
             return
@@ -164,20 +143,54 @@ class Handler(BodyReading, Streaming):
             self._record("export", 400, client_id=client)
             self._send_json(problem.status, problem.body)
             return
+        plan = self._planned(client, query)
+        if plan is not None:
+            self._stream(plan, client, query)
+
+    def _admitted_client(self) -> str | None:
+        """The client of a valid token within its budget; otherwise answer 401 or 429."""
+        sb = self.sb
+        client = sb._tokens.authenticate(self.headers.get("Authorization"))
+        if client is None:
+            self._record("export", 401)
+            self._send_json(
+                401,
+                {"code": 401, "message": "Invalid or expired token"},
+                {"WWW-Authenticate": "Bearer"},
+            )
+            return None
+        faults = sb.faults
+        if not sb._budget.admit(client, faults.hourly_budget, faults.budget_window):
+            self._record("export", 429, client_id=client, fault="budget")
+            budget = sb.faults.hourly_budget
+            self._send_json(
+                429, {"code": 429, "message": f"Rate limit exceeded: {budget} requests per hour"}
+            )
+            return None
+        return client
+
+    def _planned(self, client: str, query: Any) -> ExportPlan | None:
+        """What the answer holds; otherwise answer the query's error (None)."""
+        sb = self.sb
         try:
-            plan = plan_export(query, sb.engine, sb.faults)
+            return plan_export(query, sb.engine, sb.faults)
         except ApiError as problem:
             self._record("export", problem.status, client_id=client, query=query)
             self._send_json(problem.status, problem.body)
-            return
         except RecursionError:
             deep = filter_invalid("nested too deeply")
             self._record("export", 400, client_id=client, query=query)
             self._send_json(deep.status, deep.body)
-            return
         except Exception:
             log.exception("sandbox export failed")
             self._record("export", 500, client_id=client, fault="internal_error", query=query)
             self._send_json(500, server_error().body)
-            return
-        self._stream(plan, client, query)
+        return None
+
+
+def _parsed_json(body: bytes) -> tuple[Any, bool]:
+    """The export body parsed, and whether it failed to parse."""
+    try:
+        return json.loads(body.decode("utf-8")), False
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None, True

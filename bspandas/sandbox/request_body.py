@@ -43,45 +43,58 @@ class BodyReading(HandlerBase):
     def _read_chunked(self, limit: int) -> bytes:
         """A chunked body, strictly framed (RFC 9112 7.1). Every byte read, framing and
         trailers included, counts against ``limit``: nothing is read past it."""
+        reader = _ChunkedReader(self, limit)
         parts: list[bytes] = []
-        total = 0
-
-        def malformed(what: str) -> ApiError:
-            self.close_connection = True
-            return bad_request(f"Malformed chunked request body: {what}.")
-
-        def too_large() -> ApiError:
-            self.close_connection = True
-            return ApiError(
-                413, {"code": 413, "message": f"Request body larger than {limit} bytes."}
-            )
-
-        def line() -> bytes:
-            nonlocal total
-            text = self.rfile.readline(min(1026, limit - total + 1))
-            total += len(text)
-            if total > limit:
-                raise too_large()
-            if not text.endswith(b"\r\n"):
-                raise malformed("a line without CRLF")
-            return text[:-2]
-
-        while True:
-            size_text = line().split(b";", 1)[0]
-            if not _CHUNK_SIZE.fullmatch(size_text):
-                raise malformed(f"chunk size {size_text[:20]!r} is not hexadecimal")
-            size = int(size_text, 16)
-            if size == 0:
-                while line():  # trailer fields, up to the empty line
-                    continue
-                return b"".join(parts)
-            if total + size + 2 > limit:
-                raise too_large()
-            data = self.rfile.read(size)
-            total += len(data)
-            if len(data) < size:
-                raise malformed("the body ended inside a chunk")
+        while (data := reader.chunk()) is not None:
             parts.append(data)
-            if self.rfile.read(2) != b"\r\n":
-                raise malformed("a chunk is longer than its size")
-            total += 2
+        return b"".join(parts)
+
+
+class _ChunkedReader:
+    """One chunked body, read chunk by chunk with every byte counted against ``limit``."""
+
+    def __init__(self, handler: BodyReading, limit: int) -> None:
+        self.handler = handler
+        self.limit = limit
+        self.total = 0
+
+    def malformed(self, what: str) -> ApiError:
+        self.handler.close_connection = True
+        return bad_request(f"Malformed chunked request body: {what}.")
+
+    def too_large(self) -> ApiError:
+        self.handler.close_connection = True
+        return ApiError(
+            413, {"code": 413, "message": f"Request body larger than {self.limit} bytes."}
+        )
+
+    def line(self) -> bytes:
+        text = self.handler.rfile.readline(min(1026, self.limit - self.total + 1))
+        self.total += len(text)
+        if self.total > self.limit:
+            raise self.too_large()
+        if not text.endswith(b"\r\n"):
+            raise self.malformed("a line without CRLF")
+        return text[:-2]
+
+    def chunk(self) -> bytes | None:
+        """The next chunk's data; None once the last chunk and its trailers are read."""
+        size_text = self.line().split(b";", 1)[0]
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            raise self.malformed(f"chunk size {size_text[:20]!r} is not hexadecimal")
+        size = int(size_text, 16)
+        if size == 0:
+            while self.line():  # trailer fields, up to the empty line
+                continue
+            return None
+        if self.total + size + 2 > self.limit:
+            raise self.too_large()
+        rfile = self.handler.rfile
+        data = rfile.read(size)
+        self.total += len(data)
+        if len(data) < size:
+            raise self.malformed("the body ended inside a chunk")
+        if rfile.read(2) != b"\r\n":
+            raise self.malformed("a chunk is longer than its size")
+        self.total += 2
+        return data
