@@ -44,7 +44,31 @@ __all__ = [
 def serve(**options: Any) -> Sandbox:
     """Start a sandbox in the background on a free loopback port and return it.
 
-    Use it as a context manager (``with serve(...) as sb:``) or call ``sb.stop()``. Options:
-    see :class:`Sandbox` (tenant size and seed, host/port, credentials, every fault).
+    Use it as a context manager (``with serve(...) as sb:``) or call ``sb.stop()``.
+
+    Parameters
+    ----------
+    **options
+        Keywords of :class:`Sandbox`: the tenant's size and seed (``accounts``, ``users``,
+        ``seed``, ``as_of``...), the server's (``host``, ``port``, credentials, limits) and
+        every fault switch of :class:`Faults`.
+
+    Returns
+    -------
+    Sandbox
+        The sandbox, already serving.
+
+    Raises
+    ------
+    TypeError
+        For an unknown keyword.
+    ValueError
+        For an invalid option value.
+
+    Examples
+    --------
+    >>> with serve(accounts=5, users=2, seed=3) as sb:
+    ...     sb.running, sb.tenant.size("account")
+    (True, 5)
     """
     return Sandbox(**options).start()

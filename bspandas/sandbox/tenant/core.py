@@ -35,8 +35,31 @@ class _Cache:
 
 
 class Tenant:
-    """A deterministic synthetic tenant. Build with options or keywords of
-    :class:`TenantOptions`; tables are generated on first use and cached (thread-safe)."""
+    """A deterministic synthetic tenant: users, accounts, contacts, opportunities, activities.
+
+    Tables are generated on first use and cached (thread-safe); the same options always give
+    the same tables.
+
+    Parameters
+    ----------
+    options : TenantOptions or None, default None
+        Size, seed, "now" and fiscal calendar (``None``: the defaults).
+    **changes
+        Fields of :class:`TenantOptions` to change in ``options``.
+
+    Raises
+    ------
+    TypeError
+        For a keyword that is not a field of :class:`TenantOptions`.
+    ValueError
+        For an invalid option value.
+
+    Examples
+    --------
+    >>> tenant = Tenant(accounts=4, users=2, seed=9)
+    >>> tenant.size("account"), tenant.options.seed
+    (4, 9)
+    """
 
     def __init__(self, options: TenantOptions | None = None, **changes: Any) -> None:
         base = options or TenantOptions()
@@ -65,31 +88,87 @@ class Tenant:
     # raw arrays (used by the metric engine)
     @property
     def users_raw(self) -> Users:
+        """The users as raw arrays (what the metric rules read).
+
+        Examples
+        --------
+        >>> len(Tenant(accounts=4, users=3).users_raw.internal_id)
+        3
+        """
         found: Users = self._raw("users")
         return found
 
     @property
     def accounts_raw(self) -> Accounts:
+        """The accounts as raw arrays (what the metric rules read).
+
+        Examples
+        --------
+        >>> len(Tenant(accounts=4, users=3).accounts_raw.internal_id)
+        4
+        """
         found: Accounts = self._raw("accounts")
         return found
 
     @property
     def contacts_raw(self) -> Contacts:
+        """The contacts as raw arrays (what the metric rules read).
+
+        Examples
+        --------
+        >>> t = Tenant(accounts=4, users=3)
+        >>> len(t.contacts_raw.internal_id) == len(t.contacts)
+        True
+        """
         found: Contacts = self._raw("contacts")
         return found
 
     @property
     def opportunities_raw(self) -> Opportunities:
+        """The opportunities as raw arrays (what the metric rules read).
+
+        Examples
+        --------
+        >>> t = Tenant(accounts=4, users=3)
+        >>> len(t.opportunities_raw.internal_id) == t.size("opportunity")
+        True
+        """
         found: Opportunities = self._raw("opportunities")
         return found
 
     @property
     def activities_raw(self) -> Activities:
+        """The activity log as raw arrays, sorted by time (what the metric rules read).
+
+        Examples
+        --------
+        >>> ts = Tenant(accounts=4, users=3).activities_raw.ts
+        >>> bool((ts[1:] >= ts[:-1]).all())
+        True
+        """
         found: Activities = self._raw("activities")
         return found
 
     def size(self, obj: str) -> int:
-        """Number of rows of an object (``person``: the contacts)."""
+        """Number of rows of an object.
+
+        Parameters
+        ----------
+        obj : str
+            ``"account"``, ``"user"``, ``"opportunity"``, ``"activity"`` or ``"person"``
+            (the contacts).
+
+        Returns
+        -------
+        int
+            Its rows (0 for an object the tenant has no rows of).
+
+        Examples
+        --------
+        >>> t = Tenant(accounts=4, users=3)
+        >>> t.size("account"), t.size("user"), t.size("person") == len(t.contacts)
+        (4, 3, True)
+        """
         if obj == "account":
             return self.options.accounts
         if obj == "user":
@@ -112,33 +191,68 @@ class Tenant:
 
     @property
     def users(self) -> pd.DataFrame:
-        """internal_id, crm_id, name, email, role, team_id, team_name, manager_id (Int64),
-        hire_date, quota (annual, USD; NaN for roles without one)."""
+        """The users: internal_id, crm_id, name, email, role, team_id, team_name, manager_id
+        (Int64), hire_date, quota (annual, USD; NaN for roles without one).
+
+        Examples
+        --------
+        >>> Tenant(accounts=4, users=3).users["manager_id"].isna().sum()  # the top manager
+        np.int64(1)
+        """
         return self._frame("users")
 
     @property
     def accounts(self) -> pd.DataFrame:
-        """internal_id, crm_id, name, domain, type, industry, tier, company_size,
-        annual_revenue, owner_id, health (latent 0-1) and the three stored scores."""
+        """The accounts: internal_id, crm_id, name, domain, type, industry, tier, company_size,
+        annual_revenue, owner_id, health (latent 0-1) and the three stored scores.
+
+        Examples
+        --------
+        >>> t = Tenant(accounts=4, users=3)
+        >>> bool(t.accounts["owner_id"].isin(t.users["internal_id"]).all())
+        True
+        """
         return self._frame("accounts")
 
     @property
     def contacts(self) -> pd.DataFrame:
-        """internal_id, account_id, name, email, level, created_at, created_by (user id)."""
+        """The contacts: internal_id, account_id, name, email, level, created_at, created_by
+        (user id).
+
+        Examples
+        --------
+        >>> t = Tenant(accounts=4, users=3)
+        >>> bool(t.contacts["account_id"].isin(t.accounts["internal_id"]).all())
+        True
+        """
         return self._frame("contacts")
 
     @property
     def opportunities(self) -> pd.DataFrame:
-        """internal_id, crm_id, name, account_id, owner_id, original_owner_id, co_owner_ids,
-        type, stage, amount, currency, converted_amount, created_at, close_date,
-        stage_entered_at and the stored scores."""
+        """The opportunities: internal_id, crm_id, name, account_id, owner_id,
+        original_owner_id, co_owner_ids, type, stage, amount, currency, converted_amount,
+        created_at, close_date, stage_entered_at and the stored scores.
+
+        Examples
+        --------
+        >>> o = Tenant(accounts=4, users=3).opportunities
+        >>> bool((o["is_won"] <= o["is_closed"]).all())
+        True
+        """
         return self._frame("opportunities")
 
     @property
     def activities(self) -> pd.DataFrame:
-        """uid, timestamp, type, subject, account_id, opportunity_id (Int64), user_id,
-        contact_id (Int64), external, outbound, duration (timedelta, NaT for e-mails),
-        accepted (boolean, meetings only)."""
+        """The activity log: uid, timestamp, type, subject, account_id, opportunity_id (Int64),
+        user_id, contact_id (Int64), external, outbound, duration (timedelta, NaT for
+        e-mails), accepted (boolean, meetings only).
+
+        Examples
+        --------
+        >>> x = Tenant(accounts=4, users=3).activities
+        >>> bool(x.loc[x["type"] == "email", "duration"].isna().all())
+        True
+        """
         return self._frame("activities")
 
 

@@ -18,7 +18,47 @@ VOCABULARIES: tuple[str, ...] = ("field", "reference")
 
 @dataclass(frozen=True, slots=True)
 class TenantOptions:
-    """Size and seed of a synthetic tenant (the numbers are means where they say so)."""
+    """Size, seed, "now" and fiscal calendar of a synthetic tenant.
+
+    Parameters
+    ----------
+    seed : int, default 20261015
+        The seed every table is drawn from (each table from its own stream).
+    accounts : int, default 200
+        How many accounts (at least 1).
+    opportunities_per_account : float, default 5.0
+        Mean opportunities per account (healthier accounts have more).
+    users : int, default 40
+        How many users (at least 1).
+    contacts_per_account : float, default 6.0
+        Mean contacts per account (at least 1).
+    activities_per_account : float, default 40.0
+        Mean activities per account over the history.
+    as_of : datetime, date or str, default AS_OF
+        The tenant's "now" (an ISO 8601 string or a date works too; naive is UTC): relative
+        periods are computed from it and every answer's ``Date`` header sends it.
+    history_days : int, default 730
+        Days of activity history before ``as_of`` (at least 400: the last fiscal year).
+    fiscal_year_start : int, default 1
+        The month (1-12) the fiscal year, and so its quarters, starts in.
+    vocabulary : str, default "field"
+        Which period spellings are served: ``"field"`` (what live tenants serve; the
+        documented-only ``current_*``/``last_year`` variations are dropped, query-api.md
+        section 2) or ``"reference"`` (the vendor reference's spellings instead).
+
+    Raises
+    ------
+    ValueError
+        For a size out of range, an unknown vocabulary or a month outside 1-12.
+    TypeError
+        For an ``as_of`` that is not a datetime, a date or a string.
+
+    Examples
+    --------
+    >>> options = TenantOptions(accounts=10, as_of="2026-01-31", fiscal_year_start=2)
+    >>> options.as_of.isoformat(), options.fiscal_year_start
+    ('2026-01-31T00:00:00+00:00', 2)
+    """
 
     seed: int = 20261015
     accounts: int = 200
@@ -29,9 +69,6 @@ class TenantOptions:
     as_of: datetime = AS_OF
     history_days: int = 730
     fiscal_year_start: int = 1
-    #: Which period spellings are served: ``"field"`` (what live tenants serve; the
-    #: documented-only ``current_*``/``last_year`` variations are dropped, query-api.md
-    #: section 2) or ``"reference"`` (the vendor reference's spellings instead).
     vocabulary: str = "field"
 
     def __post_init__(self) -> None:
@@ -56,9 +93,27 @@ class TenantOptions:
 
 
 def as_instant(value: Any) -> datetime:
-    """The tenant's "now" from a datetime, a date (midnight) or an ISO 8601 string; naive
-    values are UTC.
+    """The tenant's "now" from a datetime, a date (midnight) or an ISO 8601 string.
 
+    Parameters
+    ----------
+    value : datetime, date or str
+        The instant; naive values are UTC.
+
+    Returns
+    -------
+    datetime
+        The instant, timezone-aware, in UTC.
+
+    Raises
+    ------
+    ValueError
+        For a string that is not ISO 8601.
+    TypeError
+        For any other type.
+
+    Examples
+    --------
     >>> as_instant("2026-10-15").isoformat(), as_instant(date(2026, 10, 15)).isoformat()
     ('2026-10-15T00:00:00+00:00', '2026-10-15T00:00:00+00:00')
     """
