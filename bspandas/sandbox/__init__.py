@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from bspandas.sandbox.faults import Faults
-from bspandas.sandbox.server import EXPORT_PATH, TOKEN_PATH, RequestRecord, Sandbox
+from bspandas.sandbox.request_log import RequestRecord
+from bspandas.sandbox.server import EXPORT_PATH, TOKEN_PATH, Sandbox
 from bspandas.sandbox.tenant import AS_OF, Tenant, TenantOptions
 
 __all__ = [
@@ -43,7 +44,31 @@ __all__ = [
 def serve(**options: Any) -> Sandbox:
     """Start a sandbox in the background on a free loopback port and return it.
 
-    Use it as a context manager (``with serve(...) as sb:``) or call ``sb.stop()``. Options:
-    see :class:`Sandbox` (tenant size and seed, host/port, credentials, every fault).
+    Use it as a context manager (``with serve(...) as sb:``) or call ``sb.stop()``.
+
+    Parameters
+    ----------
+    **options
+        Keywords of :class:`Sandbox`: the tenant's size and seed (``accounts``, ``users``,
+        ``seed``, ``as_of``...), the server's (``host``, ``port``, credentials, limits) and
+        every fault switch of :class:`Faults`.
+
+    Returns
+    -------
+    Sandbox
+        The sandbox, already serving.
+
+    Raises
+    ------
+    TypeError
+        For an unknown keyword.
+    ValueError
+        For an invalid option value.
+
+    Examples
+    --------
+    >>> with serve(accounts=5, users=2, seed=3) as sb:
+    ...     sb.running, sb.tenant.size("account")
+    (True, 5)
     """
     return Sandbox(**options).start()

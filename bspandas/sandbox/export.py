@@ -17,7 +17,7 @@ with ``vocabulary="reference"`` serves the reference's spellings instead. ``pers
 are the tenant's contacts. Without any column left, the answer is the (empty) header line
 alone.
 
->>> from bspandas.sandbox.metrics import MetricEngine
+>>> from bspandas.sandbox.engine import MetricEngine
 >>> from bspandas.sandbox.tenant import Tenant
 >>> engine = MetricEngine(Tenant(accounts=5, users=2, seed=1))
 >>> plan = plan_export({"object": "account", "columns": [
@@ -32,7 +32,7 @@ alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +42,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bspandas.catalog.model import Metric
+from bspandas.sandbox.engine import MetricEngine
 from bspandas.sandbox.faults import Faults
 from bspandas.sandbox.filtering import Target, compile_filter, evaluate
-from bspandas.sandbox.metrics import MetricEngine, served, served_periods
 from bspandas.sandbox.problems import ApiError, bad_request, columns_invalid, sort_invalid
+from bspandas.sandbox.rules import served, served_periods
 
 __all__ = ["OBJECTS", "ExportPlan", "Output", "plan_export", "resolve_attribute"]
 
@@ -101,7 +102,7 @@ def resolve_attribute(
 ) -> tuple[Metric, str | None] | None:
     """(entry, period) for a column or attribute spec, or ``None`` when the server drops it.
 
-    The periods served are :func:`~bspandas.sandbox.metrics.served_periods` of the
+    The periods served are :func:`~bspandas.sandbox.rules.served_periods` of the
     vocabulary: by default the field's, so ``..._current_quarter`` is dropped as the
     recorded tenant drops it (query-api.md section 2, "Periods seen working").
     """
@@ -128,6 +129,28 @@ def _label(metric: Metric, period: str | None, index: int) -> str:
 def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) -> ExportPlan:
     """Validate an export body and compute what the answer holds."""
     faults = faults or Faults()
+    obj, columns = _checked_query(query)
+    plan = ExportPlan(object=obj, n_rows=engine.rows(obj))
+    _add_columns(plan, columns, engine, faults)
+    resolve = _filter_resolver(obj, engine, faults)
+    mask = None
+    if query.get("filter") is not None:
+        tree = compile_filter(
+            query["filter"], resolve, as_of=engine.as_of, two_leaves_500=faults.two_leaves_500
+        )
+        mask = evaluate(
+            tree, plan.n_rows, as_of=engine.as_of, fiscal_year_start=engine.fiscal_year_start
+        )
+    indices = None if mask is None else np.flatnonzero(mask).astype(np.int64)
+    sort_keys = _sort_keys(query.get("sort"), obj, faults.unknown_slugs, engine)
+    if sort_keys:
+        indices = _sorted(sort_keys, indices, plan.n_rows)
+    plan.indices = indices
+    return plan
+
+
+def _checked_query(query: Any) -> tuple[str, list[Any]]:
+    """The object and the column specs of an export body (the errors the API answers)."""
     if not isinstance(query, Mapping):
         raise bad_request("The request body must be a JSON object.")
     if query.get("trend_by") is not None:
@@ -138,13 +161,21 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
     columns = query.get("columns")
     if not isinstance(columns, list) or not columns:
         raise columns_invalid("'columns' must be a non-empty list of {slug, variation_id?}")
+    return obj, columns
+
+
+def _add_columns(
+    plan: ExportPlan, columns: list[Any], engine: MetricEngine, faults: Faults
+) -> None:
+    """The served outputs of each column spec (unknown ones silently dropped)."""
     unknown = faults.unknown_slugs
     vocabulary = engine.tenant.options.vocabulary
-    plan = ExportPlan(object=obj, n_rows=engine.rows(obj))
     for spec in columns:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("slug"), str):
             raise columns_invalid(f"a column must be an object with a 'slug', got {spec!r}")
-        found = resolve_attribute(obj, spec["slug"], spec.get("variation_id"), unknown, vocabulary)
+        found = resolve_attribute(
+            plan.object, spec["slug"], spec.get("variation_id"), unknown, vocabulary
+        )
         if found is None:
             plan.dropped.append(dict(spec))
             continue
@@ -156,6 +187,14 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
             )
         for index, (part, values) in enumerate(zip(metric.parts, arrays, strict=True)):
             plan.outputs.append(Output(_label(metric, period, index), part.type, values))
+
+
+def _filter_resolver(
+    obj: str, engine: MetricEngine, faults: Faults
+) -> Callable[[Mapping[str, Any]], Target | None]:
+    """What a filter leaf's attribute addresses (None: a leaf the service ignores)."""
+    unknown = faults.unknown_slugs
+    vocabulary = engine.tenant.options.vocabulary
 
     def resolve(attribute: Mapping[str, Any]) -> Target | None:
         slug, variation = attribute.get("slug"), attribute.get("variation_id")
@@ -171,20 +210,7 @@ def plan_export(query: Any, engine: MetricEngine, faults: Faults | None = None) 
         metric, period = found
         return Target(metric, period, engine.values(metric, period))
 
-    mask = None
-    if query.get("filter") is not None:
-        tree = compile_filter(
-            query["filter"], resolve, as_of=engine.as_of, two_leaves_500=faults.two_leaves_500
-        )
-        mask = evaluate(
-            tree, plan.n_rows, as_of=engine.as_of, fiscal_year_start=engine.fiscal_year_start
-        )
-    indices = None if mask is None else np.flatnonzero(mask).astype(np.int64)
-    sort_keys = _sort_keys(query.get("sort"), obj, unknown, engine)
-    if sort_keys:
-        indices = _sorted(sort_keys, indices, plan.n_rows)
-    plan.indices = indices
-    return plan
+    return resolve
 
 
 def _sort_keys(

@@ -52,7 +52,82 @@ def _help(text: str) -> dict[str, str]:
 
 @dataclass(slots=True)
 class Faults:
-    """Fault switches. Defaults describe a healthy service with the documented limits."""
+    """Fault switches. Defaults describe a healthy service with the documented limits.
+
+    Counters ("the next N") decrement as they fire; rates are probabilities drawn from a
+    generator seeded by ``seed``.
+
+    Parameters
+    ----------
+    token_lifetime : float, default 3600.0
+        Seconds a bearer token stays valid (positive).
+    advertised_token_lifetime : float or None, default None
+        The ``expires_in`` the token answer claims (``None``: the real lifetime).
+    hourly_budget : int or None, default 100
+        Export requests per client per rolling window (0, negative or ``None``: unlimited).
+    budget_window : float, default 3600.0
+        Length of the budget window in seconds (positive).
+    status_schedule : tuple of int, default ()
+        Statuses (4xx/5xx) served, one per export request, before normal answers.
+    error_rate : float, default 0.0
+        Probability that an export answer is an error status.
+    error_statuses : tuple of int, default (500, 502, 503)
+        Statuses drawn from when ``error_rate`` fires.
+    rate_limit_storm : int, default 0
+        The next N export requests answer 429.
+    missing_terminator : int, default 0
+        The next N answers end without the terminating chunk.
+    missing_terminator_rate : float, default 0.0
+        Probability of an answer without the terminating chunk.
+    cut_mid_row : int, default 0
+        The next N answers stop inside a row.
+    cut_mid_row_rate : float, default 0.0
+        Probability of an answer cut inside a row.
+    cut_mid_quote : int, default 0
+        The next N answers stop inside a quoted field.
+    cut_mid_quote_rate : float, default 0.0
+        Probability of an answer cut inside a quoted field.
+    reset : int, default 0
+        The next N answers are aborted with a TCP reset midway.
+    reset_rate : float, default 0.0
+        Probability of an answer aborted with a TCP reset.
+    slow_first_byte : float, default 0.0
+        Seconds to wait before the first byte of export answers.
+    slow_first_byte_count : int or None, default None
+        Delay only the next N export answers (``None``: all).
+    trickle : int, default 0
+        The next N export answers send their body one byte at a time.
+    trickle_delay : float, default 0.05
+        Seconds between two bytes of a trickled answer.
+    two_leaves_500 : bool, default True
+        Answer 500 when an ``$and`` holds two leaves on one attribute (as the field does).
+    unknown_slugs : set of str or str, default frozenset()
+        Slugs this tenant does not know (columns dropped, filter leaves and sort keys on
+        them ignored); ``"a,b"`` is split.
+    unfilterable_slugs : set of str or str, default frozenset()
+        Slugs whose filter leaves are silently ignored (columns still served).
+    corrupt_slugs : set of str or str, default frozenset()
+        Slugs whose first row holds an out-of-range or unknown value.
+    seed : int, default 0
+        Seed of the generator behind the rates.
+
+    Raises
+    ------
+    ValueError
+        For a rate outside 0-1, a negative counter or delay, a lifetime or window that is
+        not positive, or a status outside 400-599.
+    TypeError
+        For slugs that are not strings.
+
+    Examples
+    --------
+    >>> Faults(unknown_slugs="a,b").unknown_slugs == {"a", "b"}
+    True
+    >>> Faults(error_rate=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: error_rate must be a probability between 0 and 1, got 2
+    """
 
     token_lifetime: float = field(
         default=3600.0, metadata=_help("seconds a bearer token stays valid")
@@ -163,7 +238,28 @@ class Faults:
                 raise ValueError(f"fault statuses must be 4xx or 5xx, got {status}")
 
     def updated(self, **changes: Any) -> Faults:
-        """A copy with some fields changed (unknown names raise ``TypeError``)."""
+        """A copy with some fields changed.
+
+        Parameters
+        ----------
+        **changes
+            Fields and their new values.
+
+        Returns
+        -------
+        Faults
+            The copy (checked like a new instance).
+
+        Raises
+        ------
+        TypeError
+            For a name that is not a field.
+
+        Examples
+        --------
+        >>> Faults().updated(reset=2).reset
+        2
+        """
         names = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - names)
         if unknown:
@@ -171,7 +267,18 @@ class Faults:
         return replace(self, **changes)
 
     def active(self) -> list[str]:
-        """Names of the switches that differ from a healthy service (for logs and banners)."""
+        """Names of the switches that differ from a healthy service (for logs and banners).
+
+        Returns
+        -------
+        list of str
+            Field names in declaration order (``seed`` and ``error_statuses`` left out).
+
+        Examples
+        --------
+        >>> Faults(trickle=1, seed=5).active()
+        ['trickle']
+        """
         healthy = Faults()
         skip = {"seed", "error_statuses"}
         return [

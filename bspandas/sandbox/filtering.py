@@ -152,33 +152,34 @@ def _compile(node: Any, resolve: Resolver, as_of: datetime | None, quirk: bool) 
         raise filter_invalid(f"a filter node must be an object, got {type(node).__name__}")
     logical = [k for k in ("$and", "$or") if k in node]
     if logical:
-        if len(node) != 1:
-            raise filter_invalid(f"{logical[0]} must be the only key of its node")
-        children = node[logical[0]]
-        if not isinstance(children, list) or not children:
-            raise filter_invalid(f"{logical[0]} needs a non-empty list of nodes")
-        compiled = tuple(_compile(child, resolve, as_of, quirk) for child in children)
-        if quirk and logical[0] == "$and":
-            seen = [(c.slug, c.variation_id) for c in compiled if isinstance(c, Leaf)]
-            if len(seen) != len(set(seen)):
-                raise server_error()
-        return Logical(logical[0], compiled)
+        return _compile_logical(node, logical[0], resolve, as_of, quirk)
+    return _compile_leaf(node, resolve, as_of)
+
+
+def _compile_logical(
+    node: Mapping[str, Any], operator: str, resolve: Resolver, as_of: datetime | None, quirk: bool
+) -> Logical:
+    if len(node) != 1:
+        raise filter_invalid(f"{operator} must be the only key of its node")
+    children = node[operator]
+    if not isinstance(children, list) or not children:
+        raise filter_invalid(f"{operator} needs a non-empty list of nodes")
+    compiled = tuple(_compile(child, resolve, as_of, quirk) for child in children)
+    if quirk and operator == "$and":
+        seen = [(c.slug, c.variation_id) for c in compiled if isinstance(c, Leaf)]
+        if len(seen) != len(set(seen)):
+            raise server_error()
+    return Logical(operator, compiled)
+
+
+def _compile_leaf(node: Mapping[str, Any], resolve: Resolver, as_of: datetime | None) -> Leaf:
     unknown_keys = set(node) - {"attribute", "clause"}
     if unknown_keys:
         raise filter_invalid(f"unknown key(s) in a filter node: {', '.join(sorted(unknown_keys))}")
     if "attribute" not in node or "clause" not in node:
         raise filter_invalid("a leaf needs both 'attribute' and 'clause'")
     attribute = node["attribute"]
-    if isinstance(attribute, str):
-        raise server_error()
-    if not isinstance(attribute, Mapping):
-        raise filter_invalid("'attribute' must be an object with a 'slug'")
-    slug = attribute.get("slug")
-    variation = attribute.get("variation_id")
-    if not isinstance(slug, str) or not slug:
-        raise filter_invalid("'attribute.slug' must be a non-empty string")
-    if variation is not None and not isinstance(variation, str):
-        raise filter_invalid("'attribute.variation_id' must be a string")
+    slug, variation = _attribute(attribute)
     clause = node["clause"]
     if not isinstance(clause, Mapping) or not clause:
         raise filter_invalid("'clause' must be a non-empty object of operators")
@@ -189,6 +190,21 @@ def _compile(node: Any, resolve: Resolver, as_of: datetime | None, quirk: bool) 
         for op, value in clause.items():
             _check_type(target, slug, op, value)
     return Leaf(slug, variation, target, tuple(clause.items()))
+
+
+def _attribute(attribute: Any) -> tuple[str, str | None]:
+    """The slug and variation of a leaf's attribute (a bare string is the field's 500)."""
+    if isinstance(attribute, str):
+        raise server_error()
+    if not isinstance(attribute, Mapping):
+        raise filter_invalid("'attribute' must be an object with a 'slug'")
+    slug = attribute.get("slug")
+    variation = attribute.get("variation_id")
+    if not isinstance(slug, str) or not slug:
+        raise filter_invalid("'attribute.slug' must be a non-empty string")
+    if variation is not None and not isinstance(variation, str):
+        raise filter_invalid("'attribute.variation_id' must be a string")
+    return slug, variation
 
 
 def _check_shape(op: Any, value: Any, as_of: datetime | None) -> None:

@@ -19,7 +19,7 @@ from bspandas.catalog import store
 from bspandas.catalog import vocabulary as vocab
 from bspandas.sandbox import AS_OF, Sandbox, Tenant
 from bspandas.sandbox.benchmark import measure
-from bspandas.sandbox.metrics import SERVED_OBJECTS, rule_keys
+from bspandas.sandbox.rules import SERVED_OBJECTS, rule_keys
 from bspandas.sandbox.tenant import CUSTOM_STAGE
 from bspandas.sandbox.testing import read_csv_rows, session_for
 

@@ -11,7 +11,7 @@ import requests
 
 from bspandas.sandbox import EXPORT_PATH, Faults, Sandbox
 from bspandas.sandbox.command import build_parser, sandbox_options
-from bspandas.sandbox.server import cut_point
+from bspandas.sandbox.streaming import cut_point
 from bspandas.sandbox.testing import RawAnswer, get_token, raw_post, read_csv_rows, session_for
 
 QUERY = {

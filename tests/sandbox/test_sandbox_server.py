@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from bspandas._exceptions import InsecureConfigWarning
 from bspandas.sandbox import EXPORT_PATH, TOKEN_PATH, Sandbox, serve
-from bspandas.sandbox import server as server_module
+from bspandas.sandbox import tokens as server_module
 from bspandas.sandbox.command import build_parser
 from bspandas.sandbox.command import run as run_sandbox
 from bspandas.sandbox.render import render_cells
@@ -838,6 +838,67 @@ def test_a_silent_connection_is_closed_after_the_idle_timeout(sandbox_factory: A
         slow.sendall(b"POST /v3/nothing HTTP/1.1\r\nHost: x\r\n")  # headers never finish
         assert slow.recv(65536) == b""
     assert _until(lambda: sb.open_connections == 0)
+
+
+class _SteppedClock:
+    """The sandbox's clock, moved by the test; ``read`` is set whenever the server reads it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.read = threading.Event()
+
+    def __call__(self) -> float:
+        self.read.set()
+        return self.now
+
+
+def _answer(connection: socket.socket) -> bytes:
+    """One whole answer with a Content-Length (headers and body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        block = connection.recv(65536)
+        assert block, data
+        data += block
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head
+
+
+def _closed_by_server(connection: socket.socket) -> bool:
+    try:
+        return connection.recv(65536) == b""
+    except ConnectionResetError:  # closed with our last bytes unread
+        return True
+
+
+def test_a_request_trickled_inside_the_idle_timeout_loses_its_slot_at_its_deadline(
+    sandbox_factory: Any,
+) -> None:
+    """Slowloris: one byte just inside each idle timeout used to keep a connection (and its
+    slot under the cap) forever. Each request now has ``request_timeout`` seconds from its
+    first byte, on the sandbox's clock (moved here, never waited for)."""
+    clock = _SteppedClock()
+    sb = sandbox_factory(
+        accounts=3, users=2, max_connections=1, idle_timeout=30, request_timeout=10, clock=clock
+    )
+    with socket.create_connection((sb.host, sb.port), timeout=20) as slow:
+        slow.sendall(b"POST /v3/nothing HTTP/1.1\r\n")
+        assert clock.read.wait(20)  # the server has the first bytes: the deadline runs
+        clock.now += 9  # within the deadline: the request completes and is answered
+        slow.sendall(b"Host: x\r\nContent-Length: 0\r\n\r\n")
+        assert _answer(slow).startswith(b"HTTP/1.1 404 ")
+        clock.read.clear()
+        slow.sendall(b"POST /v3/nothing HTTP/1.1\r\n")  # the next request has its own deadline
+        assert clock.read.wait(20)
+        clock.now += 11
+        slow.sendall(b"H")  # a byte past it: the connection is closed
+        assert _closed_by_server(slow)
+    assert _until(lambda: sb.open_connections == 0)
+    assert requests.post(sb.url("/v3/nothing"), timeout=10).status_code == 404  # slot free
+    assert sb.count(status=404) == 2
+    assert sb.count(fault="too_many_connections") == 0
 
 
 def test_secrets_in_a_query_string_are_not_logged(

@@ -1,0 +1,1 @@
+"""Tests of the sandbox server (bspandas.sandbox), one file per concern."""
