@@ -31,7 +31,21 @@ from bspandas._exceptions import InvalidColumnsError, robust_repr
 from bspandas._http.client import Client
 from bspandas._utils import renamed
 from bspandas.catalog import store
-from bspandas.frame import reshape
+from bspandas.frame._provenance import provenance
+from bspandas.frame.columns import (
+    ColumnInfo,
+    catalog_columns,
+    detect_backend,
+    infer_object,
+    primary_key_column,
+)
+from bspandas.frame.describe import describe_columns
+from bspandas.frame.join_keys import JoinHow, OrphanPolicy
+from bspandas.frame.joins import join_account, join_opportunities
+from bspandas.frame.melt import melt_variations
+from bspandas.frame.pivot import flatten_variations, pivot_variations
+from bspandas.frame.rollups import AggregateSpec
+from bspandas.frame.unmelt import unmelt_variations
 from bspandas.validation.schema import schema_for, validate_frame
 
 if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
@@ -67,21 +81,21 @@ class BackstoryAccessor:
     @property
     def object(self) -> str:
         """The object the rows are (explicit, from attrs, or inferred from the columns)."""
-        return reshape.infer_object(self._frame, self._object)
+        return infer_object(self._frame, self._object)
 
     @property
     def provenance(self) -> dict[str, Any]:
         """A copy of ``attrs["backstory"]`` (empty when the attrs were lost)."""
-        return reshape.provenance(self._frame)
+        return provenance(self._frame)
 
     @property
     def dtype_backend(self) -> str:
         """``"numpy_nullable"`` or ``"pyarrow"`` (from attrs, else from the dtypes)."""
-        return reshape.detect_backend(self._frame)
+        return detect_backend(self._frame)
 
-    def catalog_columns(self) -> dict[str, reshape.ColumnInfo]:
+    def catalog_columns(self) -> dict[str, ColumnInfo]:
         """The catalog entry of each column the catalog knows (name -> ColumnInfo)."""
-        return reshape.catalog_columns(self._flat().columns, self.object)
+        return catalog_columns(self._flat().columns, self.object)
 
     def key_column(self) -> str | None:
         """The column holding the row id of the object (CRM id first), if present.
@@ -89,7 +103,7 @@ class BackstoryAccessor:
         >>> pd.DataFrame(columns=["ootb_account_crm_id"]).backstory.key_column()
         'ootb_account_crm_id'
         """
-        return reshape.primary_key_column(self._flat(), self.object)
+        return primary_key_column(self._flat(), self.object)
 
     def _flat(self) -> pd.DataFrame:
         """The frame with flat column names (a pivoted frame is viewed unpivoted)."""
@@ -116,8 +130,8 @@ class BackstoryAccessor:
         """
         flat = self._flat()
         obj = self.object
-        known = list(reshape.catalog_columns(flat.columns, obj))
-        backend = reshape.detect_backend(flat)
+        known = list(catalog_columns(flat.columns, obj))
+        backend = detect_backend(flat)
         schema = schema_for(obj, known, dtype_backend=backend)
         extra = [c for c in schema.columns if c not in flat.columns]
         return schema.remove_columns(extra) if extra else schema
@@ -137,8 +151,8 @@ class BackstoryAccessor:
         """
         flat = self._flat()
         schema = self.schema
-        backend = reshape.detect_backend(flat)
-        infos = reshape.catalog_columns(flat.columns, self.object)
+        backend = detect_backend(flat)
+        infos = catalog_columns(flat.columns, self.object)
         ready = {
             name: {"coerce": False}
             for name, info in infos.items()
@@ -160,7 +174,7 @@ class BackstoryAccessor:
         >>> frame.backstory.describe().loc[0, ["slug", "period", "label"]].tolist()
         ['ootb_emails_sent', 'last_7_days', 'Emails Sent (Last 7 Days)']
         """
-        return reshape.describe_columns(self._frame, self.object)
+        return describe_columns(self._frame, self.object)
 
     # -- variations --------------------------------------------------------------------------
 
@@ -208,11 +222,11 @@ class BackstoryAccessor:
         ``(name, "")``. A long frame is unmelted first. See
         :func:`bspandas.frame.pivot_variations`.
         """
-        return reshape.pivot_variations(self._frame, self._object, metric)
+        return pivot_variations(self._frame, self._object, metric)
 
     def flatten_variations(self, metric: str | None = None) -> pd.DataFrame:
         """Undo :meth:`pivot_variations` (``metric=`` for a one-metric pivot without attrs)."""
-        return reshape.flatten_variations(self._frame, self._object, metric=metric)
+        return flatten_variations(self._frame, self._object, metric=metric)
 
     @renamed(id_columns="id_vars")
     def melt_variations(self, id_vars: Sequence[Hashable] | None = None) -> pd.DataFrame:
@@ -228,11 +242,11 @@ class BackstoryAccessor:
         >>> long.backstory.unmelt_variations().equals(frame)
         True
         """
-        return reshape.melt_variations(self._frame, self._object, id_vars)
+        return melt_variations(self._frame, self._object, id_vars)
 
     def unmelt_variations(self) -> pd.DataFrame:
         """Back from the long form to one column per variation (exact for an untouched one)."""
-        return reshape.unmelt_variations(self._frame, self._object)
+        return unmelt_variations(self._frame, self._object)
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -256,11 +270,11 @@ class BackstoryAccessor:
     def join_opportunities(
         self,
         opportunities: pd.DataFrame,
-        how: reshape.JoinHow = "left",
-        aggregate: reshape.AggregateSpec = None,
+        how: JoinHow = "left",
+        aggregate: AggregateSpec = None,
         *,
         on: tuple[Hashable, Hashable] | None = None,
-        orphans: reshape.OrphanPolicy = "warn",
+        orphans: OrphanPolicy = "warn",
         currency: str | None = None,
         by_currency: bool = False,
     ) -> pd.DataFrame:
@@ -278,7 +292,7 @@ class BackstoryAccessor:
         [[2, 5.0, 7.0], [0, 0.0, 0.0]]
         """
         self._expect("account", "join_opportunities", "join_account")
-        return reshape.join_opportunities(
+        return join_opportunities(
             self._frame,
             opportunities,
             how,
@@ -292,16 +306,16 @@ class BackstoryAccessor:
     def join_account(
         self,
         accounts: pd.DataFrame,
-        how: reshape.JoinHow = "left",
+        how: JoinHow = "left",
         *,
         on: tuple[Hashable, Hashable] | None = None,
-        orphans: reshape.OrphanPolicy = "warn",
+        orphans: OrphanPolicy = "warn",
     ) -> pd.DataFrame:
         """Add the account columns to each opportunity of this frame. See
         :func:`bspandas.frame.join_account`.
         """
         self._expect("opportunity", "join_account", "join_opportunities")
-        return reshape.join_account(self._frame, accounts, how, on=on, orphans=orphans)
+        return join_account(self._frame, accounts, how, on=on, orphans=orphans)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -331,7 +345,7 @@ class BackstoryAccessor:
         )
 
     def _expect(self, wanted: str, method: str, other: str) -> None:
-        recorded = self._object or reshape.provenance(self._frame).get("object")
+        recorded = self._object or provenance(self._frame).get("object")
         found = str(recorded)
         if recorded is not None and found != wanted:
             raise InvalidColumnsError(

@@ -22,7 +22,7 @@ from bspandas._http.client import Client, default_client
 from bspandas._io.parse import empty_frame, unify_categories
 from bspandas._utils import find_stacklevel, renamed
 from bspandas.catalog.resolve import Column, parse_name, resolve
-from bspandas.frame import reshape
+from bspandas.frame.columns import primary_key_column
 from bspandas.query.builder import Query
 
 __all__ = ["fetch_columns", "plan_fetch"]
@@ -37,7 +37,7 @@ _EXAMPLE_KEYS = {
 
 
 def _key(frame: pd.DataFrame, obj: str) -> tuple[str, Column]:
-    name = reshape.primary_key_column(frame, obj)
+    name = primary_key_column(frame, obj)
     if name is None:
         raise InvalidColumnsError(
             f"fetch needs the {obj}'s row id in the frame, such as "

@@ -237,7 +237,7 @@ def trend(
     frame: pd.DataFrame, metric: str, object: str | None = None, index: str | None = None
 ) -> pd.DataFrame:
     """One row per key, one column per snapshot, the values of ``metric``."""
-    from bspandas.frame import reshape
+    from bspandas.frame.columns import infer_object, primary_key_column
 
     if PARTITION not in frame.columns:
         raise InvalidColumnsError(
@@ -253,7 +253,7 @@ def trend(
             )
         metric = candidates[0]
     rest = frame.drop(columns=[PARTITION])
-    key = index or reshape.primary_key_column(rest, reshape.infer_object(rest, object))
+    key = index or primary_key_column(rest, infer_object(rest, object))
     if key is None:
         raise InvalidColumnsError(
             "trend() needs a row id column (a CRM id or uid) to line snapshots up; pass "
