@@ -85,60 +85,79 @@ def money_column(
     Money(column='ootb_opportunity_amount', currency='EUR', \
 currency_column='ootb_opportunity_amount_currency')
     """
+    candidates = _candidates(frame, amount)
+    if currency is not None or by_currency:
+        return _with_asked_currency(frame, candidates, currency, by_currency)
+    for column in candidates:
+        return _in_one_currency(frame, column)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _candidates(frame: pd.DataFrame, amount: str | None) -> list[str]:
+    """The amount columns to consider, in order of preference (or an error saying which to
+    fetch)."""
     if amount is not None:
         if amount not in frame.columns:
             raise InvalidColumnsError(f"The frame has no amount column {amount!r}.")
-        candidates: list[str] = [amount]
-    else:
-        candidates = [s for s in _AMOUNT_SLUGS if s in frame.columns]
-        if not candidates:
-            raise InvalidColumnsError(
-                f"Summing money needs an amount: fetch {' or '.join(_AMOUNT_SLUGS)} with the "
-                "opportunities."
-            )
-    if currency is not None or by_currency:
-        asked = f"currency={currency!r}" if currency is not None else "by_currency=True"
-        for column in candidates:
-            where, codes = _currency_part(column)
-            if where == "row" and codes in frame.columns:
-                return Money(column, currency, codes)
-        for column in candidates if currency is not None else ():
-            where, codes = _currency_part(column)
-            if where != CORPORATE:  # no codes in the frame: the caller says what these are in
-                return Money(column, currency, None)
+        return [amount]
+    candidates = [s for s in _AMOUNT_SLUGS if s in frame.columns]
+    if not candidates:
         raise InvalidColumnsError(
-            f"{asked} needs amounts with their currency: fetch ootb_opportunity_amount (it "
-            "comes with ootb_opportunity_amount_currency) and keep both columns."
+            f"Summing money needs an amount: fetch {' or '.join(_AMOUNT_SLUGS)} with the "
+            "opportunities."
         )
+    return candidates
+
+
+def _with_asked_currency(
+    frame: pd.DataFrame, candidates: list[str], currency: str | None, by_currency: bool
+) -> Money:
+    """The amount for ``currency=``/``by_currency=``: one with a per-row currency column,
+    else (``currency=`` only) one the caller says the currency of."""
+    asked = f"currency={currency!r}" if currency is not None else "by_currency=True"
     for column in candidates:
         where, codes = _currency_part(column)
-        if where == CORPORATE:
-            return Money(column, CORPORATE)
-        if where is None or codes is None:
-            return Money(column, None)
-        if codes not in frame.columns:
-            raise InvalidColumnsError(
-                f"Cannot tell the currency of {column!r}: its currency codes are in {codes!r}, "
-                "which the frame lacks. Fetch ootb_opportunity_converted_amount (the corporate "
-                f"currency), keep {codes!r}, or pass currency='USD' (the currency the amounts "
-                "are in)."
-            )
-        found = _codes_found(frame, column, codes)
-        if len(found) == 0:
-            return Money(column, None, codes)
-        if len(found) == 1 and found.index[0] != _NO_CODE:
-            return Money(column, str(found.index[0]), codes)
-        listed = ", ".join(f"{code} ({count} rows)" for code, count in found.items())
-        first = next((str(c) for c in found.index if c != _NO_CODE), "EUR")
-        raise MixedCurrencyError(
-            f"{column!r} holds amounts in several currencies: {listed}. Adding them up would "
-            "mix currencies. Fetch ootb_opportunity_converted_amount (the amount in the "
-            "corporate currency) with the opportunities, or pass "
-            f"currency={first!r} to roll up one currency, or by_currency=True for one column "
-            "per currency.",
-            [str(c) for c in found.index],
+        if where == "row" and codes in frame.columns:
+            return Money(column, currency, codes)
+    for column in candidates if currency is not None else ():
+        where, codes = _currency_part(column)
+        if where != CORPORATE:  # no codes in the frame: the caller says what these are in
+            return Money(column, currency, None)
+    raise InvalidColumnsError(
+        f"{asked} needs amounts with their currency: fetch ootb_opportunity_amount (it "
+        "comes with ootb_opportunity_amount_currency) and keep both columns."
+    )
+
+
+def _in_one_currency(frame: pd.DataFrame, column: str) -> Money:
+    """``column`` and its one currency, or an error naming the currencies it mixes."""
+    where, codes = _currency_part(column)
+    if where == CORPORATE:
+        return Money(column, CORPORATE)
+    if where is None or codes is None:
+        return Money(column, None)
+    if codes not in frame.columns:
+        raise InvalidColumnsError(
+            f"Cannot tell the currency of {column!r}: its currency codes are in {codes!r}, "
+            "which the frame lacks. Fetch ootb_opportunity_converted_amount (the corporate "
+            f"currency), keep {codes!r}, or pass currency='USD' (the currency the amounts "
+            "are in)."
         )
-    raise AssertionError("unreachable")  # pragma: no cover
+    found = _codes_found(frame, column, codes)
+    if len(found) == 0:
+        return Money(column, None, codes)
+    if len(found) == 1 and found.index[0] != _NO_CODE:
+        return Money(column, str(found.index[0]), codes)
+    listed = ", ".join(f"{code} ({count} rows)" for code, count in found.items())
+    first = next((str(c) for c in found.index if c != _NO_CODE), "EUR")
+    raise MixedCurrencyError(
+        f"{column!r} holds amounts in several currencies: {listed}. Adding them up would "
+        "mix currencies. Fetch ootb_opportunity_converted_amount (the amount in the "
+        "corporate currency) with the opportunities, or pass "
+        f"currency={first!r} to roll up one currency, or by_currency=True for one column "
+        "per currency.",
+        [str(c) for c in found.index],
+    )
 
 
 def _only_currency(opportunities: pd.DataFrame, money: Money) -> pd.DataFrame:

@@ -102,27 +102,46 @@ def _rollup(
             "currency), not both."
         )
     if spec is not None:
-        if by_currency:
-            raise InvalidColumnsError(
-                "by_currency=True works with the standard roll-up (aggregate=True); with your "
-                "own aggregations group by the currency column yourself."
-            )
-        wrong = [
-            name
-            for name, item in spec.items()
-            if not (isinstance(item, tuple) and len(item) == 2 and item[0] in opportunities)
-        ]
-        if wrong or not spec:
-            raise InvalidColumnsError(
-                "aggregate= must map result names to (column, function) pairs over opportunity "
-                f"columns, e.g. {{'n': ('crm_opportunity_id', 'count')}}; wrong: {wrong}."
-            )
-        if currency is not None:
-            opportunities = _only_currency(
-                opportunities, money_column(opportunities, currency=currency)
-            )
-        grouped = opportunities.groupby(opportunities[by], sort=False, observed=True, dropna=True)
-        return grouped.agg(**dict(spec)), grouped.size()
+        return _custom_rollup(opportunities, by, spec, currency=currency, by_currency=by_currency)
+    return _standard_rollup(opportunities, by, currency=currency, by_currency=by_currency)
+
+
+def _custom_rollup(
+    opportunities: pd.DataFrame,
+    by: Hashable,
+    spec: Mapping[str, tuple[str, str | Callable[..., Any]]],
+    *,
+    currency: str | None,
+    by_currency: bool,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The roll-up with the caller's named aggregations."""
+    if by_currency:
+        raise InvalidColumnsError(
+            "by_currency=True works with the standard roll-up (aggregate=True); with your "
+            "own aggregations group by the currency column yourself."
+        )
+    wrong = [
+        name
+        for name, item in spec.items()
+        if not (isinstance(item, tuple) and len(item) == 2 and item[0] in opportunities)
+    ]
+    if wrong or not spec:
+        raise InvalidColumnsError(
+            "aggregate= must map result names to (column, function) pairs over opportunity "
+            f"columns, e.g. {{'n': ('crm_opportunity_id', 'count')}}; wrong: {wrong}."
+        )
+    if currency is not None:
+        opportunities = _only_currency(
+            opportunities, money_column(opportunities, currency=currency)
+        )
+    grouped = opportunities.groupby(opportunities[by], sort=False, observed=True, dropna=True)
+    return grouped.agg(**dict(spec)), grouped.size()
+
+
+def _standard_rollup(
+    opportunities: pd.DataFrame, by: Hashable, *, currency: str | None, by_currency: bool
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The standard roll-up: counts, pipeline, open/won/lost money, weighted pipeline."""
     money = money_column(opportunities, currency=currency, by_currency=by_currency)
     if currency is not None:
         opportunities = _only_currency(opportunities, money)
@@ -143,23 +162,7 @@ def _rollup(
         "weighted_pipeline": weighted * is_open,
     }
     counts = {"open_count": is_open, "won_count": is_won, "lost_count": is_lost}
-    order = ["pipeline_total", "open_count", "open_value", "won_count", "won_value"]
-    order += ["lost_count", "lost_value", "weighted_pipeline"]
-    data: dict[str, Any] = {}
-    currencies: dict[str, str | None] = {}
-    if by_currency:
-        codes = _split_codes(opportunities, money)
-        for name in order:
-            if name in counts:
-                data[name] = counts[name]
-                continue
-            for code in sorted(set(codes.tolist()) - {None}):
-                data[f"{name}_{code}"] = values[name] * (codes == code)
-                currencies[f"{name}_{code}"] = str(code)
-    else:
-        for name in order:
-            data[name] = counts[name] if name in counts else values[name]
-        currencies = dict.fromkeys(_VALUE_COLUMNS, money.currency)
+    data, currencies = _value_columns(opportunities, money, values, counts, by_currency)
     work = pd.DataFrame(data, index=opportunities.index, copy=False)
     grouped = work.groupby(opportunities[by], sort=False, observed=True, dropna=True)
     sums = grouped.sum()
@@ -179,6 +182,35 @@ def _rollup(
         }
     }
     return out, sizes
+
+
+def _value_columns(
+    opportunities: pd.DataFrame,
+    money: Money,
+    values: Mapping[str, Any],
+    counts: Mapping[str, Any],
+    by_currency: bool,
+) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """The per-row columns to sum (one per currency for ``by_currency``) and the currency
+    of each money column."""
+    order = ["pipeline_total", "open_count", "open_value", "won_count", "won_value"]
+    order += ["lost_count", "lost_value", "weighted_pipeline"]
+    data: dict[str, Any] = {}
+    currencies: dict[str, str | None] = {}
+    if by_currency:
+        codes = _split_codes(opportunities, money)
+        for name in order:
+            if name in counts:
+                data[name] = counts[name]
+                continue
+            for code in sorted(set(codes.tolist()) - {None}):
+                data[f"{name}_{code}"] = values[name] * (codes == code)
+                currencies[f"{name}_{code}"] = str(code)
+    else:
+        for name in order:
+            data[name] = counts[name] if name in counts else values[name]
+        currencies = dict.fromkeys(_VALUE_COLUMNS, money.currency)
+    return data, currencies
 
 
 def _split_codes(opportunities: pd.DataFrame, money: Money) -> npt.NDArray[np.object_]:
