@@ -16,9 +16,31 @@ __all__ = ["describe_columns"]
 
 @renamed(obj="object")
 def describe_columns(frame: pd.DataFrame, object: str | None = None) -> pd.DataFrame:
-    """One row per column: column, slug, period, type, dtype, range, description, label
-    (the CSV header label), non_null. Columns the catalog does not know have no slug.
+    """What the catalog says about each column of a frame.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A flat or pivoted frame (a pivoted one is described flattened).
+    object : str, optional
+        The Backstory object of the rows; by default ``attrs["backstory"]["object"]``, else
+        inferred from the columns (:func:`infer_object`). ``obj=`` is a deprecated spelling.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column, with the string columns ``column``, ``slug``, ``period``,
+        ``type``, ``dtype``, ``range``, ``description``, ``label`` (the CSV header label)
+        and the ``Int64`` column ``non_null``. Columns the catalog does not know have no
+        slug (and no type, range, description or label).
+
+    Raises
+    ------
+    bspandas.QueryError
+        If the object is not given and the columns do not tell it.
+
+    Examples
+    --------
     >>> frame = pd.DataFrame({"ootb_churn_risk_score": pd.array([42.0], dtype="Float64"),
     ...                       "notes": ["x"]})
     >>> describe_columns(frame, "account")[["column", "type", "range"]].values.tolist()

@@ -26,7 +26,23 @@ OrphanPolicy: TypeAlias = Literal["warn", "ignore"]
 
 @dataclass(frozen=True, slots=True)
 class JoinKey:
-    """The columns an account frame and an opportunity frame are joined on."""
+    """The columns an account frame and an opportunity frame are joined on.
+
+    Parameters
+    ----------
+    key : str
+        What the values identify (``"account.crm_id"``, ``"account.internal_id"``,
+        ``"account.name"``), or ``"explicit"`` for columns the caller named.
+    account_column : hashable
+        The key column of the account frame.
+    opportunity_column : hashable
+        The key column of the opportunity frame.
+
+    Examples
+    --------
+    >>> JoinKey("explicit", "id", "account_ref").opportunity_column
+    'account_ref'
+    """
 
     key: str
     account_column: Hashable
@@ -46,10 +62,33 @@ def join_key(
     opportunities: pd.DataFrame,
     on: tuple[Hashable, Hashable] | None = None,
 ) -> JoinKey:
-    """The columns to join on: the account CRM id (``ootb_account_crm_id`` with
-    ``crm_account_id`` or ``ootb_opportunity_account``), else the internal id, else the
-    account name. ``on=(account_column, opportunity_column)`` overrides the catalog.
+    """The columns an account frame and an opportunity frame are joined on.
 
+    Parameters
+    ----------
+    accounts : pandas.DataFrame
+        The account frame (flat columns).
+    opportunities : pandas.DataFrame
+        The opportunity frame.
+    on : tuple of (hashable, hashable), optional
+        ``(account_column, opportunity_column)``, overriding the catalog. By default the
+        account CRM id (``ootb_account_crm_id`` with ``crm_account_id`` or
+        ``ootb_opportunity_account``), else the internal id, else the account name,
+        whichever both frames have first.
+
+    Returns
+    -------
+    JoinKey
+        The key and the column of each frame.
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If a column named in ``on`` is missing, or if the frames have no account key in
+        common (the message lists the keys each frame has and what to fetch).
+
+    Examples
+    --------
     >>> join_key(pd.DataFrame(columns=["ootb_account_crm_id", "ootb_account_name"]),
     ...          pd.DataFrame(columns=["ootb_opportunity_account_name", "crm_account_id"]))
     JoinKey(key='account.crm_id', account_column='ootb_account_crm_id', \

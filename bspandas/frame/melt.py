@@ -32,15 +32,40 @@ def melt_variations(
 ) -> pd.DataFrame:
     """The long form plotting libraries want: ``[*id_vars, "metric", "period", "value"]``.
 
-    One block of rows per variation column (in frame order); ``metric`` and ``period`` are
-    categoricals (periods in canonical order); the index repeats the original row labels, so
-    the long frame can be put back together even after filtering. ``id_vars`` (as in
-    ``pd.melt``) defaults to every non-variation column. ``value`` keeps the dtype the
-    columns share, a float when they are all numbers, ``object`` otherwise. The original
-    dtypes, column order and index go into ``attrs["backstory"]["melt"]`` so
-    :func:`unmelt_variations` restores the frame exactly; without attrs it falls back to
-    the catalog dtypes.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A flat frame with variation columns (``{slug}_{period}``), or a pivoted one
+        (flattened first).
+    object : str, optional
+        The Backstory object of the rows; by default ``attrs["backstory"]["object"]``, else
+        inferred from the columns (:func:`infer_object`). ``obj=`` is a deprecated spelling.
+    id_vars : sequence of hashable, optional
+        The plain columns to repeat on every row (as in ``pd.melt``); by default every
+        column that is not a variation column. ``id_columns=`` is a deprecated spelling.
 
+    Returns
+    -------
+    pandas.DataFrame
+        One block of rows per variation column (in frame order); ``metric`` and ``period``
+        are categoricals (periods in canonical order); the index repeats the original row
+        labels, so the long frame can be put back together even after filtering. ``id_vars``
+        (as in ``pd.melt``) defaults to every non-variation column. ``value`` keeps the
+        dtype the columns share, a float when they are all numbers, ``object`` otherwise.
+        The original dtypes, column order and index go into ``attrs["backstory"]["melt"]``
+        so :func:`unmelt_variations` restores the frame exactly; without attrs it falls back
+        to the catalog dtypes.
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If the frame has no variation columns, if ``id_vars`` names a missing or a
+        variation column, or if an id column is already called metric, period or value.
+    bspandas.QueryError
+        If the object is not given and the columns do not tell it.
+
+    Examples
+    --------
     >>> wide = pd.DataFrame({"ootb_account_name": ["Acme", "Bolt"],
     ...                      "ootb_emails_sent_last_7_days": pd.array([3, 1], dtype="Int64")})
     >>> long = melt_variations(wide, "account")

@@ -29,9 +29,20 @@ _NO_CODE = "no currency code"
 class Money:
     """The amount column a sum over money adds up, and the currency it is in.
 
-    ``currency`` is an ISO code, :data:`CORPORATE` (the converted amount), or ``None`` when
-    nobody recorded it (a reference metric, a column the catalog does not know).
-    ``currency_column`` holds each row's ISO code when the amount has one.
+    Parameters
+    ----------
+    column : str
+        The amount column.
+    currency : str or None
+        An ISO code (``"EUR"``), :data:`CORPORATE` (the converted amount), or ``None``
+        when nobody recorded it (a reference metric, a column the catalog does not know).
+    currency_column : str, optional
+        The column holding each row's ISO code, when the amount has one.
+
+    Examples
+    --------
+    >>> Money("ootb_opportunity_converted_amount", CORPORATE).label
+    'corporate currency'
     """
 
     column: str
@@ -40,7 +51,18 @@ class Money:
 
     @property
     def label(self) -> str:
-        """``"corporate currency"``, ``"EUR"`` or ``"currency unknown"``, for axis labels."""
+        """The currency in words, for axis labels.
+
+        Returns
+        -------
+        str
+            ``"corporate currency"``, the ISO code (``"EUR"``) or ``"currency unknown"``.
+
+        Examples
+        --------
+        >>> Money("ootb_opportunity_amount", "EUR").label, Money("opportunity_value", None).label
+        ('EUR', 'currency unknown')
+        """
         if self.currency == CORPORATE:
             return "corporate currency"
         return self.currency or "currency unknown"
@@ -71,14 +93,46 @@ def money_column(
 ) -> Money:
     """The amount a sum over opportunity money may add up, checked for currencies.
 
-    ``ootb_opportunity_converted_amount`` (the corporate currency) when the frame has it,
-    else ``ootb_opportunity_amount`` when its ``_currency`` column holds one currency, else
-    ``opportunity_value``. Several currencies raise :class:`bspandas.MixedCurrencyError`
-    naming them. ``currency="EUR"`` (or ``by_currency=True``) picks the amount with a
-    per-row currency column, so the caller can keep one currency (or split by currency);
-    without a currency column ``currency=`` states what the amounts are in. ``amount=``
-    picks the column (its currency is checked the same way).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The opportunity frame.
+    amount : str, optional
+        The amount column to use (its currency is checked the same way); by default the
+        first present of ``ootb_opportunity_converted_amount``,
+        ``ootb_opportunity_amount`` and ``opportunity_value``.
+    currency : str, optional
+        The currency the caller will keep (``"EUR"``): picks the amount with a per-row
+        currency column; without one, it states what the amounts are in.
+    by_currency : bool, default False
+        The caller will split by currency: picks the amount with a per-row currency
+        column.
 
+    Returns
+    -------
+    Money
+        The column, its currency and its currency column.
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If there is no amount column (or not ``amount``), or the currency of the amount
+        cannot be told (the message says what to fetch or pass).
+    bspandas.MixedCurrencyError
+        If the amount holds several currencies (the message names them, with counts).
+
+    Notes
+    -----
+    ``ootb_opportunity_converted_amount`` (the corporate currency) when the frame has it, else
+    ``ootb_opportunity_amount`` when its ``_currency`` column holds one currency, else
+    ``opportunity_value``. Several currencies raise :class:`bspandas.MixedCurrencyError` naming
+    them. ``currency="EUR"`` (or ``by_currency=True``) picks the amount with a per-row currency
+    column, so the caller can keep one currency (or split by currency); without a currency
+    column ``currency=`` states what the amounts are in. ``amount=`` picks the column (its
+    currency is checked the same way).
+
+    Examples
+    --------
     >>> opps = pd.DataFrame({"ootb_opportunity_amount": [10.0, 20.0],
     ...                      "ootb_opportunity_amount_currency": ["EUR", "EUR"]})
     >>> money_column(opps)

@@ -28,15 +28,36 @@ def _person_columns(frame: pd.DataFrame, person: Hashable) -> tuple[Hashable, Ha
 
 
 def person_labels(frame: pd.DataFrame, person: Hashable = "ootb_opportunity_owner") -> pd.Series:
-    """A display label for each person id in ``frame``: the name, with the id's last four
-    digits (more if those are shared too) when another id in ``frame`` has the same name
-    (``Kenji Kim (…1723)``). Labels are decided per frame: label the frame you group, or
-    the full one it was filtered from so labels stay the same across its subsets.
+    """A display label for each person id in ``frame``.
 
-    ``person`` is a person reference (``ootb_opportunity_owner``) or its ``_id`` column;
-    the result is indexed by id (missing ids left out). Group by the id column, then
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A frame with a person reference's ``_id`` column (and usually its ``_name``).
+    person : hashable, default "ootb_opportunity_owner"
+        The person reference (``ootb_opportunity_owner``) or its ``_id`` column.
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` labels indexed by id (missing ids left out): the name, with the id's last
+        four digits (more if those are shared too) when another id in ``frame`` has the same
+        name (``Kenji Kim (…1723)``). Labels are decided per frame: label the frame you
+        group, or the full one it was filtered from so labels stay the same across its
+        subsets.
+
+    Notes
+    -----
+    Group by the id column, then
     ``.rename(index=labels)`` or ``.map(labels)`` to show names.
 
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If the frame lacks the id column (names alone cannot tell people apart).
+
+    Examples
+    --------
     >>> owners = pd.DataFrame({"ootb_opportunity_owner_id": [11723, 25501, 37],
     ...                        "ootb_opportunity_owner_name": ["Kenji Kim", "Kenji Kim", "Ana"]})
     >>> person_labels(owners).tolist()

@@ -31,10 +31,31 @@ def flatten_variations(
 ) -> pd.DataFrame:
     """The inverse of :func:`pivot_variations`: variation columns named ``{slug}_{period}``.
 
-    A (metric, period) column frame is flattened; a frame pivoted for one metric (periods as
-    column names) needs ``metric=`` unless its attrs recorded it. The original column order
-    is restored from attrs when they survived.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A frame with ``(metric, period)`` column levels, or one pivoted for one metric
+        (periods as column names). Any other frame is returned as is (a shallow copy).
+    object : str, optional
+        The Backstory object of the rows; by default ``attrs["backstory"]["object"]``, else
+        inferred from the columns (:func:`infer_object`). ``obj=`` is a deprecated spelling.
+    metric : str, optional
+        The metric whose periods are the column names of a one-metric pivot; needed only
+        when the frame's attrs did not record it.
 
+    Returns
+    -------
+    pandas.DataFrame
+        One column per variation, named as the catalog names them (or as they were named
+        before the pivot), in the original column order when the attrs survived.
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If the period columns of a one-metric pivot cannot be traced to a metric.
+
+    Examples
+    --------
     >>> wide = pd.DataFrame({"ootb_account_name": ["Acme"],
     ...                      "ootb_emails_sent_last_7_days": pd.array([3], dtype="Int64")})
     >>> flatten_variations(pivot_variations(wide, "account")).equals(wide)
@@ -104,14 +125,39 @@ def pivot_variations(
 ) -> pd.DataFrame:
     """Periods as columns.
 
-    With ``metric``: every other column unchanged and in its order (other metrics'
-    variation columns included), then one column per period of that metric, named by the
-    period id in canonical order. Without: the same columns under two levels ``(metric, period)``;
-    plain columns get ``(name, "")`` so ``wide["ootb_account_name"]`` is still a Series and
-    ``wide["ootb_emails_sent"]`` is the frame of its periods. Each metric's periods sit
-    where its first variation column was. The index and dtypes are unchanged; a long frame
-    (:func:`melt_variations`) is unmelted first. :func:`flatten_variations` goes back.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A flat frame with variation columns (``{slug}_{period}``); a long frame
+        (:func:`melt_variations`) is unmelted first.
+    object : str, optional
+        The Backstory object of the rows; by default ``attrs["backstory"]["object"]``, else
+        inferred from the columns (:func:`infer_object`). ``obj=`` is a deprecated spelling.
+    metric : str, optional
+        Pivot only this metric's periods (see below); by default every metric's.
 
+    Returns
+    -------
+    pandas.DataFrame
+        With ``metric``: every other column unchanged and in its order (other metrics'
+        variation columns included), then one column per period of that metric, named by the
+        period id in canonical order. Without: the same columns under two levels ``(metric,
+        period)``; plain columns get ``(name, "")`` so ``wide["ootb_account_name"]`` is
+        still a Series and ``wide["ootb_emails_sent"]`` is the frame of its periods. Each
+        metric's periods sit where its first variation column was. The index and dtypes are
+        unchanged; a long frame (:func:`melt_variations`) is unmelted first.
+        :func:`flatten_variations` goes back.
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If the frame has no variation columns, if ``metric`` has none, or if a period id
+        is already the name of another column.
+    bspandas.QueryError
+        If the object is not given and the columns do not tell it.
+
+    Examples
+    --------
     >>> wide = pd.DataFrame({
     ...     "ootb_account_name": ["Acme"],
     ...     "ootb_emails_sent_current_year": pd.array([40], dtype="Int64"),

@@ -1,5 +1,15 @@
 """Opportunities rolled up per account (or any column): counts, pipeline, open, won and
-lost money, weighted pipeline; and the accounts joined with their roll-up row."""
+lost money, weighted pipeline, in one currency or one column per currency.
+
+>>> import pandas as pd
+>>> opps = pd.DataFrame({
+...     "ootb_opportunity_owner_id": [7, 7],
+...     "ootb_opportunity_converted_amount": [10.0, 5.0],
+...     "ootb_opportunity_stage": ["Proposal", "Closed Won"]})
+>>> rolled = aggregate_opportunities(opps, "ootb_opportunity_owner_id")
+>>> rolled[["open_value", "won_value"]].values.tolist()
+[[10.0, 5.0]]
+"""
 
 from __future__ import annotations
 
@@ -14,7 +24,6 @@ import pandas as pd
 from bspandas._exceptions import InvalidColumnsError
 from bspandas._io.dtypes import Backend, dtype_for
 from bspandas.catalog.business import DEFAULT_STAGE_PROBABILITY
-from bspandas.frame.join_keys import JoinHow, JoinKey, _positions
 from bspandas.frame.money import Money, _only_currency, money_column
 
 __all__ = ["AggregateSpec", "aggregate_opportunities"]
@@ -48,23 +57,54 @@ def aggregate_opportunities(
 ) -> pd.DataFrame:
     """Opportunities rolled up per value of column ``by`` (rows without one are left out).
 
-    The standard roll-up (``spec=None``): ``opportunity_count``, ``pipeline_total`` (sum of
-    amounts), ``open_count``/``open_value``, ``won_count``/``won_value``,
-    ``lost_count``/``lost_value`` and ``weighted_pipeline`` (open amounts times the stage
-    probability / 100). The amount is chosen by :func:`money_column`:
-    ``ootb_opportunity_converted_amount`` (the corporate currency) when present, else
-    ``ootb_opportunity_amount`` when it is in one currency, else ``opportunity_value``;
-    several currencies raise :class:`bspandas.MixedCurrencyError`. ``currency="EUR"`` rolls
-    up the opportunities in that currency only; ``by_currency=True`` gives one value column
-    per currency (``open_value_EUR``...; counts stay totals). The currency of every money
-    column is in ``attrs["backstory"]["money"]``. Open, won and lost come from
-    ``ootb_opportunity_is_closed`` / ``ootb_opportunity_is_won``, else from the stage
-    (``Closed Won`` / ``Closed Lost``; any other stage is open; no stage, no status). The
-    probability is ``ootb_stage_probability``, else (also for its missing values)
-    :data:`DEFAULT_STAGE_PROBABILITY` of the stage. Missing amounts count as 0. ``spec``
-    replaces it all with pandas named aggregations ``{name: (column, func)}``
-    (``currency=`` still keeps only that currency's rows).
+    Parameters
+    ----------
+    opportunities : pandas.DataFrame
+        The opportunity frame.
+    by : hashable
+        The column to group by (``crm_account_id``, an owner id...).
+    spec : dict, optional
+        Pandas named aggregations ``{name: (column, func)}`` replacing the standard
+        roll-up described below.
+    currency : str, optional
+        Roll up only the opportunities in this currency (``"EUR"``).
+    by_currency : bool, default False
+        One value column per currency (``open_value_EUR``...); counts stay totals. Not with
+        ``spec`` or ``currency``.
 
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value of ``by`` (the index). The standard roll-up (``spec=None``):
+        ``opportunity_count``, ``pipeline_total`` (sum of amounts),
+        ``open_count``/``open_value``, ``won_count``/``won_value``,
+        ``lost_count``/``lost_value`` and ``weighted_pipeline`` (open amounts times the
+        stage probability / 100). The amount is chosen by :func:`money_column`:
+        ``ootb_opportunity_converted_amount`` (the corporate currency) when present, else
+        ``ootb_opportunity_amount`` when it is in one currency, else ``opportunity_value``;
+        several currencies raise :class:`bspandas.MixedCurrencyError`. ``currency="EUR"``
+        rolls up the opportunities in that currency only; ``by_currency=True`` gives one
+        value column per currency (``open_value_EUR``...; counts stay totals). The currency
+        of every money column is in ``attrs["backstory"]["money"]``. Open, won and lost come
+        from ``ootb_opportunity_is_closed`` / ``ootb_opportunity_is_won``, else from the
+        stage (``Closed Won`` / ``Closed Lost``; any other stage is open; no stage, no
+        status). The probability is ``ootb_stage_probability``, else (also for its missing
+        values) :data:`DEFAULT_STAGE_PROBABILITY` of the stage. Missing amounts count as 0.
+        ``spec`` replaces it all with pandas named aggregations ``{name: (column, func)}``
+        (``currency=`` still keeps only that currency's rows).
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If ``by`` is missing, ``spec`` is malformed, ``currency`` and ``by_currency`` are
+        both given, or the standard roll-up lacks an amount, a status or a probability
+        (the message says which slug to fetch).
+    bspandas.MixedCurrencyError
+        If the amount holds several currencies and neither ``currency`` nor
+        ``by_currency`` says what to do.
+
+    Examples
+    --------
     >>> opps = pd.DataFrame({
     ...     "crm_account_id": pd.array(["A", "A", "B"], dtype="string"),
     ...     "ootb_opportunity_amount": pd.array([100.0, 50.0, 10.0], dtype="Float64"),
@@ -293,76 +333,3 @@ def _probability(opps: pd.DataFrame, stage: _Stage | None) -> npt.NDArray[np.flo
     if stage is None:
         raise _need("stage probabilities", (_PROBABILITY_SLUG, *_STAGE_SLUGS))
     return stage.probability
-
-
-def _take(frame: pd.DataFrame, positions: npt.NDArray[np.intp]) -> pd.DataFrame:
-    """Rows by position, with empty rows where the position is -1 (dtypes kept where they
-    can hold missing values, as in a merge)."""
-    if not len(positions) or positions.min() >= 0:
-        return frame.take(positions).reset_index(drop=True)
-    arrays: dict[int, Any] = {}
-    for i in range(frame.shape[1]):
-        column = frame.iloc[:, i]
-        if isinstance(column.dtype, np.dtype):
-            arrays[i] = pd.api.extensions.take(column.to_numpy(), positions, allow_fill=True)
-        else:
-            arrays[i] = column.array.take(positions, allow_fill=True)
-    out = pd.DataFrame(arrays, copy=False)
-    out.columns = frame.columns
-    return out
-
-
-def _join_rollup(
-    accounts: pd.DataFrame,
-    rolled: pd.DataFrame,
-    sizes: pd.Series,
-    key: JoinKey,
-    how: JoinHow,
-    standard: bool,
-) -> tuple[pd.DataFrame, int]:
-    """Accounts with their roll-up row (the roll-up has one row per key, so this is a
-    lookup, not a merge); returns the frame and how many opportunities matched."""
-    column = key.account_column
-    account_keys = accounts[column]
-    groups = rolled.index
-    if groups.dtype != account_keys.dtype:
-        try:
-            groups = groups.astype(account_keys.dtype)
-        except (TypeError, ValueError) as error:
-            raise InvalidColumnsError(
-                f"Cannot match {key.opportunity_column} ({groups.dtype}) with {column} "
-                f"({account_keys.dtype}): {error}"
-            ) from None
-    found = _positions(account_keys, pd.Series(groups))
-    hit = found >= 0
-    matched = int(np.asarray(sizes)[found[hit]].sum())
-    right = rolled.reset_index(drop=True)
-    clash = [c for c in right.columns if c in accounts.columns]
-    if clash:
-        right = right.rename(columns={c: f"{c}_opportunity" for c in clash})
-    seen = np.zeros(len(right), dtype=bool)
-    seen[found[hit]] = True
-    orphan_groups = np.flatnonzero(~seen)
-    if how == "left":
-        left, picks, index = accounts, found, accounts.index
-    elif how == "inner":
-        rows = np.flatnonzero(hit)
-        left, picks, index = accounts.iloc[rows], found[rows], accounts.index[rows]
-    else:
-        if how == "right":
-            owner = np.full(len(right), -1, dtype=np.intp)
-            owner[found[hit]] = np.flatnonzero(hit)
-            picks = np.arange(len(right), dtype=np.intp)
-        else:
-            owner = np.r_[np.arange(len(accounts)), np.full(len(orphan_groups), -1)]
-            picks = np.r_[found, orphan_groups].astype(np.intp)
-        left = _take(accounts, owner.astype(np.intp))
-        index = left.index
-        keys = pd.Series(groups.take(np.maximum(picks, 0)), index=index)
-        left[column] = left[column].mask(pd.Series(owner < 0, index=index), keys)
-    taken = _take(right, picks)
-    if standard and (picks < 0).any():
-        taken = taken.fillna(dict.fromkeys(taken.columns, 0))
-    taken.index = index
-    left = left.set_axis(index, axis=0) if left.index is not index else left
-    return pd.concat([left, taken], axis=1), matched

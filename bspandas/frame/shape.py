@@ -24,8 +24,24 @@ def _is_pivoted(frame: pd.DataFrame) -> bool:
 
 
 def is_long(frame: pd.DataFrame) -> bool:
-    """True for a long frame made by :func:`melt_variations` (``metric``, ``period`` and
-    ``value`` columns)."""
+    """Whether a frame is in the long form :func:`melt_variations` makes.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any frame.
+
+    Returns
+    -------
+    bool
+        True when the frame has flat columns including ``metric``, ``period`` and
+        ``value``.
+
+    Examples
+    --------
+    >>> is_long(pd.DataFrame(columns=["ootb_account_crm_id", "ootb_emails_sent_last_7_days"]))
+    False
+    """
     if _is_pivoted(frame):
         return False
     columns = frame.columns

@@ -44,12 +44,36 @@ def _codes(values: pd.Series, name: str) -> tuple[npt.NDArray[np.intp], list[str
 def unmelt_variations(long: pd.DataFrame, object: str | None = None) -> pd.DataFrame:
     """Back from :func:`melt_variations` to one column per variation.
 
-    An untouched long frame gives back the original exactly (columns, order, dtypes, index).
-    A filtered or reordered one is pivoted on its index (the original row labels) or, when
-    the index is unique, on the object's key column or else all id columns. Dtypes come
-    from ``attrs["backstory"]["melt"]``, or from the catalog when the attrs were lost (then
-    the id columns come first and enumerations keep values outside the catalog's list).
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        A long frame (``metric``, ``period`` and ``value`` columns; the others are id
+        columns), untouched or filtered, reordered, or without its attrs.
+    object : str, optional
+        The Backstory object of the rows (for the key column and the catalog dtypes); by
+        default ``attrs["backstory"]["object"]``, else the object the metric names tell.
+        ``obj=`` is a deprecated spelling.
 
+    Returns
+    -------
+    pandas.DataFrame
+        The id columns and one column per (metric, period) present. An untouched long
+        frame gives back the original exactly (columns, order, dtypes, index). A filtered
+        or reordered one is pivoted on its index (the original row labels) or, when the
+        index is unique, on the object's key column or else all id columns. Dtypes come
+        from ``attrs["backstory"]["melt"]``, or from the catalog when the attrs were lost
+        (then the id columns come first and enumerations keep values outside the
+        catalog's list).
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If ``long`` is not a long frame, if a row has no metric or period, if the same
+        row, metric and period appear twice, or if the index is unique and there are no
+        id columns to tell which rows belong together.
+
+    Examples
+    --------
     >>> long = pd.DataFrame({"ootb_account_name": ["Acme", "Acme"],
     ...                      "metric": ["ootb_emails_sent"] * 2,
     ...                      "period": ["last_7_days", "current_year"],
