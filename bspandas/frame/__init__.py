@@ -3,6 +3,19 @@ variations (pivot, melt), money and people, joins and roll-ups, describing colum
 fetching more metrics for the rows you have, snapshots and datasets on disk. Most of it is
 also on the ``df.backstory`` accessor.
 
+One module per job (the names below are the public ones; import them from here):
+
+- ``columns``: what the columns are (:func:`catalog_columns`, :func:`infer_object`,
+  :func:`primary_key_column`, :func:`detect_backend`...); ``shape``: flat, pivoted or long
+  (:func:`is_long`); ``_provenance``: ``attrs["backstory"]`` (:func:`provenance`).
+- ``pivot``, ``melt``, ``unmelt``: the variations as columns, in long form and back;
+  ``_dtypes``: their dtypes through attrs.
+- ``describe``: :func:`describe_columns`.
+- ``join_keys``, ``joins``, ``rollups``: account/opportunity keys, joins, roll-ups.
+- ``money``, ``people``: the currency of an amount, labels for people.
+- ``enrich``, ``snapshot``, ``dataset``: the server and the disk.
+- ``accessor`` (with ``_accessor_frames``): ``df.backstory``.
+
 >>> import pandas as pd
 >>> from bspandas import frame
 >>> frame.is_long(pd.DataFrame({"a": [1]}))
