@@ -67,8 +67,8 @@ from bspandas._options import (
 from bspandas._read.reader import read_query
 from bspandas._version import __version__
 from bspandas.frame import accessor as _accessor  # noqa: F401  (registers df.backstory)
+from bspandas.frame import melt_variations, pivot_variations, unmelt_variations
 from bspandas.frame.dataset import export_dataset, read_dataset
-from bspandas.frame.reshape import melt_variations, pivot_variations, unmelt_variations
 from bspandas.frame.snapshot import read_snapshots, snapshot
 from bspandas.query import Query
 from bspandas.validation import schema_for

@@ -7,7 +7,7 @@ the import warns once, at the importing line, and the module forwards every attr
 where it lives now. The table below is the whole list.
 
 >>> MOVED["bspandas.reshape"][0]
-('bspandas.frame', 'bspandas.frame.reshape')
+('bspandas.frame',)
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
         "attribute keeps working)",
     ),
     "bspandas.reshape": (
-        ("bspandas.frame", "bspandas.frame.reshape"),
+        ("bspandas.frame",),
         "its functions are in bspandas.frame (for example bspandas.frame.person_labels)",
     ),
     "bspandas.accessor": (

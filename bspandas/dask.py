@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from bspandas._exceptions import QueryError
 from bspandas._io.dtypes import Backend
-from bspandas.frame import reshape
+from bspandas.frame import infer_object
 from bspandas.frame.accessor import BackstoryAccessor
 from bspandas.frame.dataset import (
     dataset_files,
@@ -116,7 +116,7 @@ class DaskBackstoryAccessor:
     @property
     def object(self) -> str:
         """The object the rows are (from attrs, else inferred from the columns)."""
-        return reshape.infer_object(self._ddf._meta, None)
+        return infer_object(self._ddf._meta, None)
 
     def validate(self, *, lazy: bool = True) -> Any:
         """The catalog schema checked partition by partition (lazily: compute or persist the

@@ -32,7 +32,7 @@ from bspandas._http.client import Client
 from bspandas._messages import describe_failure
 from bspandas._read.reader import read_query
 from bspandas._version import __version__
-from bspandas.frame import reshape
+from bspandas.frame import money_column, person_labels
 
 __all__ = ["DemoFigures", "analyse", "run_demo"]
 
@@ -193,7 +193,7 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
         client=client,
         progress=False,
     )
-    money = reshape.money_column(opportunities)  # the converted amount: one currency
+    money = money_column(opportunities)  # the converted amount: one currency
     currencies = [
         str(c) for c in opportunities["ootb_opportunity_amount_currency"].dropna().unique()
     ]
@@ -228,7 +228,7 @@ def analyse(client: Client, output: Path, out: TextIO) -> DemoFigures:
     )
     print(f"(amounts in the {money.label})", file=out)
     print(by_stage.to_string(), file=out)
-    labels = reshape.person_labels(opportunities, "ootb_opportunity_owner")
+    labels = person_labels(opportunities, "ootb_opportunity_owner")
     owner_totals = (
         opportunities.groupby("ootb_opportunity_owner_id")[money.column]
         .sum()

@@ -24,7 +24,8 @@ from bspandas._exceptions import InvalidColumnsError
 from bspandas.catalog import store
 from bspandas.catalog import vocabulary as _periods
 from bspandas.catalog.resolve import parse_name
-from bspandas.frame import reshape
+from bspandas.frame.money import _only_currency, money_column
+from bspandas.frame.people import person_labels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -125,7 +126,7 @@ def _grouping(frame: pd.DataFrame, by: str) -> tuple[pd.Series, str]:
     base = by.removesuffix("_id").removesuffix("_name")
     named = f"{base}_id" in frame.columns and f"{base}_name" in frame.columns
     if named and by in (base, f"{base}_id", f"{base}_name"):
-        labels = reshape.person_labels(frame, f"{base}_id")
+        labels = person_labels(frame, f"{base}_id")
         ids = frame[f"{base}_id"]
         shown = ids.astype("object").map(labels.to_dict())
         return shown, base.removeprefix("ootb_opportunity_").replace("_", " ")
@@ -155,8 +156,8 @@ def pipeline_by_stage(
     """
     if stage not in opportunities.columns:
         raise InvalidColumnsError(f"pipeline_by_stage needs the column {stage!r}.")
-    money = reshape.money_column(opportunities, amount, currency=currency)
-    frame = reshape._only_currency(opportunities, money) if currency else opportunities
+    money = money_column(opportunities, amount, currency=currency)
+    frame = _only_currency(opportunities, money) if currency else opportunities
     values = frame[money.column].astype("Float64")
     stages = frame[stage]
     order: Sequence[Any]

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import bspandas as bs
+from bspandas import frame as reshape
 from bspandas import plots
 from bspandas._io.dtypes import Backend
-from bspandas.frame import reshape
 from bspandas.sandbox import Sandbox
 
 BACKENDS: tuple[Backend, ...] = ("numpy_nullable", "pyarrow")

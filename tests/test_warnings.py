@@ -15,14 +15,14 @@ import pytest
 
 import bspandas as bs
 from bspandas import _exceptions as errors
+from bspandas import frame as reshape
 from bspandas._http.client import Client
 from bspandas._http.config import resolve_credentials
 from bspandas._http.retry import RetryPolicy
 from bspandas._io.cache import Cache
-from bspandas.frame import reshape
 from bspandas.sandbox import Sandbox
 from bspandas.sandbox.export import ExportPlan
-from tests.test_reshape import join_accounts, opportunities_frame
+from tests.frame.frames import join_accounts, opportunities_frame
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)
 WARNING_CLASSES = sorted(

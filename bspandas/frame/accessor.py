@@ -21,18 +21,24 @@ keeps nothing but the frame; every method returns a new frame and works without 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bspandas._exceptions import InvalidColumnsError
-from bspandas._http.client import Client
 from bspandas._messages import robust_repr
-from bspandas._utils import renamed
 from bspandas.catalog import store
-from bspandas.frame import reshape
+from bspandas.frame._accessor_frames import _FrameMethods
+from bspandas.frame._provenance import provenance
+from bspandas.frame.columns import (
+    ColumnInfo,
+    catalog_columns,
+    detect_backend,
+    infer_object,
+    primary_key_column,
+)
+from bspandas.frame.describe import describe_columns
 from bspandas.validation import schema_for, validate_frame
 
 if TYPE_CHECKING:  # pandera loads when a schema is first built (keeps import bspandas fast)
@@ -42,8 +48,25 @@ __all__ = ["BackstoryAccessor"]
 
 
 @pd.api.extensions.register_dataframe_accessor("backstory")
-class BackstoryAccessor:
-    """The ``df.backstory`` namespace. See the module docstring."""
+class BackstoryAccessor(_FrameMethods):
+    """The ``df.backstory`` namespace (see the module docstring).
+
+    pandas builds it on every ``df.backstory`` access; call it directly only to name the
+    object of a frame whose columns do not tell it (:meth:`as_object` does the same).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The frame the methods work on.
+    object : str, optional
+        The Backstory object of the rows; by default from the attrs or the columns.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"ootb_account_crm_id": ["001A"]})
+    >>> BackstoryAccessor(frame).object, BackstoryAccessor(frame, "user").object
+    ('account', 'user')
+    """
 
     def __init__(self, frame: pd.DataFrame, object: str | None = None) -> None:
         self._frame = frame
@@ -56,9 +79,26 @@ class BackstoryAccessor:
     # -- what the frame is -----------------------------------------------------------------
 
     def as_object(self, object: str) -> BackstoryAccessor:
-        """The same accessor for a frame the columns do not identify (or to override
-        ``attrs``): ``df.backstory.as_object("user").describe()``.
+        """The same accessor for a frame the columns do not identify (or to override attrs).
 
+        Parameters
+        ----------
+        object : str
+            The Backstory object of the rows (``"account"``, ``"user"``...).
+
+        Returns
+        -------
+        BackstoryAccessor
+            An accessor whose methods treat the rows as ``object``:
+            ``df.backstory.as_object("user").describe()``.
+
+        Raises
+        ------
+        bspandas.UnknownObjectError
+            If ``object`` is not a Backstory object.
+
+        Examples
+        --------
         >>> frame = pd.DataFrame({"notes": ["x"]})
         >>> frame.backstory.as_object("user").object
         'user'
@@ -67,30 +107,97 @@ class BackstoryAccessor:
 
     @property
     def object(self) -> str:
-        """The object the rows are (explicit, from attrs, or inferred from the columns)."""
-        return reshape.infer_object(self._frame, self._object)
+        """The object the rows are: explicit, from attrs, or inferred from the columns.
+
+        Returns
+        -------
+        str
+            ``"account"``, ``"opportunity"``, ``"user"``, ``"activity"``...
+
+        Raises
+        ------
+        bspandas.QueryError
+            If nothing tells (say it with :meth:`as_object`).
+
+        Examples
+        --------
+        >>> pd.DataFrame(columns=["crm_opportunity_id"]).backstory.object
+        'opportunity'
+        """
+        return infer_object(self._frame, self._object)
 
     @property
     def provenance(self) -> dict[str, Any]:
-        """A copy of ``attrs["backstory"]`` (empty when the attrs were lost)."""
-        return reshape.provenance(self._frame)
+        """What ``read_query`` and the frame functions recorded about this frame.
+
+        Returns
+        -------
+        dict
+            A copy of ``attrs["backstory"]`` (empty when the attrs were lost).
+
+        Examples
+        --------
+        >>> pd.DataFrame({"a": [1]}).backstory.provenance
+        {}
+        """
+        return provenance(self._frame)
 
     @property
     def dtype_backend(self) -> str:
-        """``"numpy_nullable"`` or ``"pyarrow"`` (from attrs, else from the dtypes)."""
-        return reshape.detect_backend(self._frame)
+        """The dtype backend of the frame.
 
-    def catalog_columns(self) -> dict[str, reshape.ColumnInfo]:
-        """The catalog entry of each column the catalog knows (name -> ColumnInfo)."""
-        return reshape.catalog_columns(self._flat().columns, self.object)
+        Returns
+        -------
+        {"numpy_nullable", "pyarrow"}
+            From attrs, else from the dtypes (``"pyarrow"`` when most are Arrow-backed).
+
+        Examples
+        --------
+        >>> pd.DataFrame({"a": pd.array([1], dtype="Int64")}).backstory.dtype_backend
+        'numpy_nullable'
+        """
+        return detect_backend(self._frame)
+
+    def catalog_columns(self) -> dict[str, ColumnInfo]:
+        """The catalog entry of each column the catalog knows.
+
+        Returns
+        -------
+        dict of str to bspandas.frame.ColumnInfo
+            Column name -> its entry, period and part (a pivoted frame is seen flat).
+
+        Raises
+        ------
+        bspandas.QueryError
+            If the object cannot be told.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame(columns=["ootb_emails_sent_last_7_days", "notes"])
+        >>> [(i.slug, i.period) for i in frame.backstory.catalog_columns().values()]
+        [('ootb_emails_sent', 'last_7_days')]
+        """
+        return catalog_columns(self._flat().columns, self.object)
 
     def key_column(self) -> str | None:
-        """The column holding the row id of the object (CRM id first), if present.
+        """The column holding the row id of the object, if present.
 
+        Returns
+        -------
+        str or None
+            The CRM id column first, then the internal id...; ``None`` when there is none.
+
+        Raises
+        ------
+        bspandas.QueryError
+            If the object cannot be told.
+
+        Examples
+        --------
         >>> pd.DataFrame(columns=["ootb_account_crm_id"]).backstory.key_column()
         'ootb_account_crm_id'
         """
-        return reshape.primary_key_column(self._flat(), self.object)
+        return primary_key_column(self._flat(), self.object)
 
     def _flat(self) -> pd.DataFrame:
         """The frame with flat column names (a pivoted frame is viewed unpivoted)."""
@@ -111,23 +218,51 @@ class BackstoryAccessor:
     def schema(self) -> pa.DataFrameSchema:
         """The pandera schema of the catalog columns present (other columns are ignored).
 
+        Returns
+        -------
+        pandera.pandas.DataFrameSchema
+            One column check per catalog column (dtype, range, allowed values...).
+
+        Raises
+        ------
+        bspandas.QueryError
+            If the object cannot be told.
+
+        Examples
+        --------
         >>> frame = pd.DataFrame({"ootb_churn_risk_score": [12.0], "notes": ["x"]})
         >>> list(frame.backstory.schema.columns)
         ['ootb_churn_risk_score']
         """
         flat = self._flat()
         obj = self.object
-        known = list(reshape.catalog_columns(flat.columns, obj))
-        backend = reshape.detect_backend(flat)
+        known = list(catalog_columns(flat.columns, obj))
+        backend = detect_backend(flat)
         schema = schema_for(obj, known, dtype_backend=backend)
         extra = [c for c in schema.columns if c not in flat.columns]
         return schema.remove_columns(extra) if extra else schema
 
     def validate(self, *, lazy: bool = True) -> pd.DataFrame:
-        """Validate against the catalog; returns the validated (dtype-coerced) frame or raises
-        :class:`bspandas.SchemaValidationError` listing every failure (``lazy=False``: the
-        first). Columns the catalog does not know are not checked.
+        """Validate the frame against the catalog.
 
+        Parameters
+        ----------
+        lazy : bool, default True
+            Collect every failure (``False``: stop at the first).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The validated frame, dtypes coerced to the catalog's (attrs and column layout
+            kept). Columns the catalog does not know are not checked.
+
+        Raises
+        ------
+        bspandas.SchemaValidationError
+            Listing the failures (``failure_cases`` holds them as a frame).
+
+        Examples
+        --------
         >>> from bspandas._exceptions import SchemaValidationError
         >>> frame = pd.DataFrame({"ootb_churn_risk_score": [12, 150]})
         >>> try:
@@ -138,8 +273,8 @@ class BackstoryAccessor:
         """
         flat = self._flat()
         schema = self.schema
-        backend = reshape.detect_backend(flat)
-        infos = reshape.catalog_columns(flat.columns, self.object)
+        backend = detect_backend(flat)
+        infos = catalog_columns(flat.columns, self.object)
         ready = {
             name: {"coerce": False}
             for name, info in infos.items()
@@ -154,16 +289,29 @@ class BackstoryAccessor:
         return validated
 
     def describe(self) -> pd.DataFrame:
-        """One row per column: column, slug, period, type, dtype, range, description, label
-        (the CSV header label) and non_null count; unknown columns have no slug.
+        """What the catalog says about each column.
 
+        Returns
+        -------
+        pandas.DataFrame
+            One row per column: column, slug, period, type, dtype, range, description,
+            label (the CSV header label) and non_null; unknown columns have no slug. See
+            :func:`bspandas.frame.describe_columns`.
+
+        Raises
+        ------
+        bspandas.QueryError
+            If the object cannot be told.
+
+        Examples
+        --------
         >>> frame = pd.DataFrame({"ootb_emails_sent_last_7_days": pd.array([3], dtype="Int64")})
         >>> frame.backstory.describe().loc[0, ["slug", "period", "label"]].tolist()
         ['ootb_emails_sent', 'last_7_days', 'Emails Sent (Last 7 Days)']
         """
-        return reshape.describe_columns(self._frame, self.object)
+        return describe_columns(self._frame, self.object)
 
-    # -- variations --------------------------------------------------------------------------
+    # -- rows ------------------------------------------------------------------------------------
 
     def query(
         self,
@@ -174,6 +322,28 @@ class BackstoryAccessor:
     ) -> pd.DataFrame:
         """The rows a ``read_query`` ``where=`` string selects, applied to this frame.
 
+        Parameters
+        ----------
+        where : str
+            A filter expression as :func:`bspandas.read_query` takes it.
+        local_dict, global_dict : mapping, optional
+            The variables ``@name`` reads (as in ``DataFrame.query``); by default the
+            caller's.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The selected rows (index, columns and attrs as they were).
+
+        Raises
+        ------
+        bspandas.InvalidFilterError
+            If ``where`` does not parse.
+        bspandas.UnknownMetricError
+            If it names a column the object's catalog lacks.
+
+        Notes
+        -----
         It reads dates as ``read_query`` does (ISO strings, naive values meaning UTC) and
         judges relative periods (``.within("last_30_days")``) at the server's ``Date``
         recorded in ``attrs`` (else at ``fetched_at``). ``DataFrame.query`` itself refuses a
@@ -181,6 +351,8 @@ class BackstoryAccessor:
         (``'2026-01-01T00:00:00Z'``) or use this method. ``@name`` reads the caller's
         variables, or ``local_dict``/``global_dict`` as in ``DataFrame.query``.
 
+        Examples
+        --------
         >>> frame = pd.DataFrame({
         ...     "ootb_opportunity_crm_id": ["006A", "006B"],
         ...     "ootb_opportunity_close_date": pd.to_datetime(
@@ -204,141 +376,3 @@ class BackstoryAccessor:
         as_of = now or pd.Timestamp.now(tz="UTC").to_pydatetime()
         mask = evaluate(node, self._frame, as_of=as_of).fillna(False).astype(bool)
         return self._frame.loc[mask.to_numpy()]
-
-    def pivot_variations(self, metric: str | None = None) -> pd.DataFrame:
-        """Periods as columns: for one ``metric`` the plain columns then one column per period
-        (canonical order); without, (metric, period) column levels where plain columns are
-        ``(name, "")``. A long frame is unmelted first. See
-        :func:`bspandas.frame.pivot_variations`.
-        """
-        return reshape.pivot_variations(self._frame, self._object, metric)
-
-    def flatten_variations(self, metric: str | None = None) -> pd.DataFrame:
-        """Undo :meth:`pivot_variations` (``metric=`` for a one-metric pivot without attrs)."""
-        return reshape.flatten_variations(self._frame, self._object, metric=metric)
-
-    @renamed(id_columns="id_vars")
-    def melt_variations(self, id_vars: Sequence[Hashable] | None = None) -> pd.DataFrame:
-        """The long form ``[*id_vars, "metric", "period", "value"]``; see
-        :func:`bspandas.frame.melt_variations`. ``unmelt_variations`` goes back.
-
-        >>> frame = pd.DataFrame({"ootb_account_crm_id": ["001A"],
-        ...                       "ootb_emails_sent_last_7_days": pd.array([3], dtype="Int64"),
-        ...                       "ootb_emails_sent_current_year": pd.array([40], dtype="Int64")})
-        >>> long = frame.backstory.melt_variations()
-        >>> long[["period", "value"]].values.tolist()
-        [['last_7_days', 3], ['current_year', 40]]
-        >>> long.backstory.unmelt_variations().equals(frame)
-        True
-        """
-        return reshape.melt_variations(self._frame, self._object, id_vars)
-
-    def unmelt_variations(self) -> pd.DataFrame:
-        """Back from the long form to one column per variation (exact for an untouched one)."""
-        return reshape.unmelt_variations(self._frame, self._object)
-
-    # -- snapshots ---------------------------------------------------------------------------
-
-    def trend(self, metric: str, *, index: str | None = None) -> pd.DataFrame:
-        """One row per key, one column per snapshot: ``metric`` over the days of a
-        :func:`bspandas.read_snapshots` frame (``index=`` names the key column).
-
-        >>> long = pd.DataFrame({
-        ...     "snapshot": pd.to_datetime(["2026-10-14", "2026-10-15"] * 2, utc=True),
-        ...     "ootb_account_crm_id": ["001A", "001A", "001B", "001B"],
-        ...     "ootb_churn_risk_score": [10.0, 12.0, 50.0, 40.0]})
-        >>> long.backstory.trend("ootb_churn_risk_score").to_numpy().tolist()
-        [[10.0, 12.0], [50.0, 40.0]]
-        """
-        from bspandas.frame.snapshot import trend
-
-        return trend(self._frame, metric, self._object, index)
-
-    # -- joins -------------------------------------------------------------------------------
-
-    def join_opportunities(
-        self,
-        opportunities: pd.DataFrame,
-        how: reshape.JoinHow = "left",
-        aggregate: reshape.AggregateSpec = None,
-        *,
-        on: tuple[Hashable, Hashable] | None = None,
-        orphans: reshape.OrphanPolicy = "warn",
-        currency: str | None = None,
-        by_currency: bool = False,
-    ) -> pd.DataFrame:
-        """Join an opportunity frame onto this account frame: by default one row per
-        (account, opportunity) pair, accounts without opportunities once; one row per account
-        with ``aggregate=`` (money in one currency: ``currency=``, ``by_currency=``). See
-        :func:`bspandas.frame.join_opportunities`.
-
-        >>> accounts = pd.DataFrame({"ootb_account_crm_id": pd.array(["A", "B"], dtype="string")})
-        >>> opps = pd.DataFrame({"crm_account_id": pd.array(["A", "A"], dtype="string"),
-        ...                      "opportunity_value": pd.array([5.0, 7.0], dtype="Float64"),
-        ...                      "ootb_opportunity_stage": ["Proposal", "Closed Won"]})
-        >>> rolled = accounts.backstory.join_opportunities(opps, aggregate=True)
-        >>> rolled[["opportunity_count", "open_value", "won_value"]].values.tolist()
-        [[2, 5.0, 7.0], [0, 0.0, 0.0]]
-        """
-        self._expect("account", "join_opportunities", "join_account")
-        return reshape.join_opportunities(
-            self._frame,
-            opportunities,
-            how,
-            aggregate,
-            on=on,
-            orphans=orphans,
-            currency=currency,
-            by_currency=by_currency,
-        )
-
-    def join_account(
-        self,
-        accounts: pd.DataFrame,
-        how: reshape.JoinHow = "left",
-        *,
-        on: tuple[Hashable, Hashable] | None = None,
-        orphans: reshape.OrphanPolicy = "warn",
-    ) -> pd.DataFrame:
-        """Add the account columns to each opportunity of this frame. See
-        :func:`bspandas.frame.join_account`.
-        """
-        self._expect("opportunity", "join_account", "join_opportunities")
-        return reshape.join_account(self._frame, accounts, how, on=on, orphans=orphans)
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    # -- the server: more columns for these rows ----------------------------------------------
-
-    @renamed(chunk_size="chunksize")
-    def fetch(
-        self,
-        columns: Any,
-        *,
-        chunksize: int = 500,
-        client: Client | None = None,
-        **options: Any,
-    ) -> pd.DataFrame:
-        """Fetch more columns for the rows already present and merge them on.
-
-        The row ids go to the server as ``$in`` filters of ``chunksize`` ids, through the
-        client's pacer and retries; row order, index and attrs are kept; rows the server no
-        longer returns keep empty new columns and raise a
-        :class:`bspandas.MissingRowsWarning`. ``options`` go to :func:`bspandas.read_query`
-        (``validate``, ``on_missing``, ``dtype_backend``...).
-        """
-        from bspandas.frame.enrich import fetch_columns
-
-        return fetch_columns(
-            self._frame, self.object, columns, client=client, chunksize=chunksize, **options
-        )
-
-    def _expect(self, wanted: str, method: str, other: str) -> None:
-        recorded = self._object or reshape.provenance(self._frame).get("object")
-        found = str(recorded)
-        if recorded is not None and found != wanted:
-            raise InvalidColumnsError(
-                f"{method} is for {wanted} frames; this frame holds {found} rows (say its "
-                "object with df.backstory.as_object). "
-                f"Use df.backstory.{other}(...) on an {found} frame."
-            )

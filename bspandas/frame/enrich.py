@@ -23,7 +23,7 @@ from bspandas._http.default import default_client
 from bspandas._io.parse import empty_frame, unify_categories
 from bspandas._utils import find_stacklevel, renamed
 from bspandas.catalog.resolve import Column, parse_name, resolve
-from bspandas.frame import reshape
+from bspandas.frame.columns import primary_key_column
 from bspandas.query.builder import Query
 
 __all__ = ["fetch_columns", "plan_fetch"]
@@ -38,7 +38,7 @@ _EXAMPLE_KEYS = {
 
 
 def _key(frame: pd.DataFrame, obj: str) -> tuple[str, Column]:
-    name = reshape.primary_key_column(frame, obj)
+    name = primary_key_column(frame, obj)
     if name is None:
         raise InvalidColumnsError(
             f"fetch needs the {obj}'s row id in the frame, such as "
@@ -93,11 +93,47 @@ def _same_host(frame: pd.DataFrame, client: Client | None) -> Client:
     return chosen
 
 
-@renamed(chunk_size="chunksize")
+@renamed(chunk_size="chunksize", obj="object")
 def plan_fetch(
-    frame: pd.DataFrame, obj: str, columns: Any, *, chunksize: int = 500
+    frame: pd.DataFrame, object: str, columns: Any, *, chunksize: int = 500
 ) -> dict[str, Any]:
-    """What :func:`fetch_columns` would send: the key column and every payload."""
+    """What :func:`fetch_columns` would send, without sending anything.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The frame whose rows get the new columns; it must hold the object's row id.
+    object : str
+        The Backstory object of the rows. ``obj=`` is a deprecated spelling.
+    columns : str, sequence or mapping
+        The columns to fetch, in any form :func:`bspandas.read_query` accepts (slugs,
+        ``(slug, period)`` pairs...); the key column itself is left out.
+    chunksize : int, default 500
+        How many ids go into one request (an ``$in`` filter). ``chunk_size=`` is a
+        deprecated spelling.
+
+    Returns
+    -------
+    dict
+        ``key`` (the key column), ``columns`` (the new column names) and ``payloads``
+        (one request body per chunk of distinct ids).
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If the frame has no row id column, ``chunksize`` is not positive, or nothing is
+        left to fetch.
+    bspandas.UnknownMetricError
+        If a column is not in the catalog of ``object``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"ootb_account_crm_id": ["001A", "001B", "001C"]})
+    >>> plan = plan_fetch(frame, "account", ["industry"], chunksize=2)
+    >>> plan["key"], plan["columns"], len(plan["payloads"])
+    ('ootb_account_crm_id', ['industry'], 2)
+    """
+    obj = object
     key_name, _, wanted, queries = _queries(frame, obj, columns, chunksize)
     return {
         "key": key_name,
@@ -106,23 +142,72 @@ def plan_fetch(
     }
 
 
-@renamed(chunk_size="chunksize")
+@renamed(chunk_size="chunksize", obj="object")
 def fetch_columns(
     frame: pd.DataFrame,
-    obj: str,
+    object: str,
     columns: Any,
     *,
     client: Client | None = None,
     chunksize: int = 500,
     **options: Any,
 ) -> pd.DataFrame:
-    """A copy of ``frame`` with ``columns`` fetched for its rows and merged on (row order,
-    index and attrs kept). ``options`` go to :func:`bspandas.read_query`.
+    """A copy of ``frame`` with ``columns`` fetched for its rows and merged on.
 
-    The client (``client=``, else the default one) must talk to the host the frame came
-    from (``df.attrs["backstory"]["host"]``): ids of one tenant are never looked up in
-    another. Every chunk gets the same dtypes, categories included.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The frame whose rows get the new columns; it must hold the object's row id.
+    object : str
+        The Backstory object of the rows. ``obj=`` is a deprecated spelling.
+    columns : str, sequence or mapping
+        The columns to fetch, in any form :func:`bspandas.read_query` accepts.
+    client : bspandas.Client, optional
+        The client to ask (else the default one). It must talk to the host the frame
+        came from (``df.attrs["backstory"]["host"]``): ids of one tenant are never looked
+        up in another.
+    chunksize : int, default 500
+        How many ids go into one request (an ``$in`` filter), each through the client's
+        pacer and retries. ``chunk_size=`` is a deprecated spelling.
+    **options
+        Passed to :func:`bspandas.read_query` (``validate``, ``on_missing``,
+        ``dtype_backend``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` with the new columns after its own (row order, index and attrs kept;
+        ``attrs["backstory"]["fetched_columns"]`` lists them). Every chunk gets the same
+        dtypes, categories included.
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If the frame has no row id column, ``chunksize`` is not positive, nothing is left
+        to fetch, or the server returns several rows for one id.
+    bspandas.QueryError
+        If the client talks to another host than the one the frame came from.
+    bspandas.BackstoryError
+        Whatever :func:`bspandas.read_query` raises (API, transport, validation errors).
+
+    Warns
+    -----
+    bspandas.MissingRowsWarning
+        When the server no longer returns some of the frame's ids (their new columns stay
+        empty).
+
+    Examples
+    --------
+    >>> from bspandas.sandbox import serve
+    >>> with serve(accounts=4, users=2, seed=3) as sb:
+    ...     client = sb.client()
+    ...     import bspandas as bs
+    ...     base = bs.read_query("account", ["ootb_account_crm_id"], client=client)
+    ...     enriched = fetch_columns(base, "account", ["industry"], client=client)
+    >>> enriched.columns.tolist()
+    ['ootb_account_crm_id', 'industry']
     """
+    obj = object
     from bspandas._read.reader import read_query
 
     key_name, key_column, wanted, queries = _queries(frame, obj, columns, chunksize)

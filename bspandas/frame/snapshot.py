@@ -100,9 +100,56 @@ def snapshot(
 ) -> str:
     """Save today's answer as the partition ``snapshot=YYYY-MM-DD`` of the dataset at ``path``.
 
-    The day is ``as_of`` if given, else the server's date (its ``Date`` header), else
-    today's UTC date. The same day taken twice is replaced atomically (the new file is
-    written under a hidden name, then renamed over the old one). Returns the day written.
+    Parameters
+    ----------
+    object : str
+        The Backstory object to read (``"account"``, ``"opportunity"``...).
+    columns : str, sequence or mapping
+        The columns, in any form :func:`bspandas.read_query` accepts.
+    path : str
+        The dataset folder (local, or any fsspec URL such as ``s3://bucket/history``).
+    as_of : date, datetime or str, optional
+        The day to file the answer under; by default the server's date (its ``Date``
+        header), else today's UTC date.
+    where : str, optional
+        A filter expression, as in :func:`bspandas.read_query` (``@name`` reads the
+        caller's variables).
+    filter : mapping, optional
+        A filter as a dict, as in :func:`bspandas.read_query`.
+    client : bspandas.Client, optional
+        The client to read with; by default the default client.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, default "numpy_nullable"
+        The dtypes of the frames read (the file stores Arrow types either way).
+    chunksize : int, optional
+        Rows per chunk while streaming the answer to the file.
+    validate : bool or {"warn", "raise"}, default "warn"
+        Validation of each chunk, as in :func:`bspandas.read_query`.
+    storage_options : mapping, optional
+        Passed to fsspec for remote paths.
+
+    Returns
+    -------
+    str
+        The day written, ``YYYY-MM-DD``. The same day taken twice is replaced atomically
+        (the new file is written under a hidden name, then renamed over the old one).
+
+    Raises
+    ------
+    bspandas.BackstoryError
+        Whatever :func:`bspandas.read_query` raises (unknown columns, API, transport or
+        validation errors); nothing is left in the dataset then.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bspandas.sandbox import serve
+    >>> folder = tempfile.mkdtemp()
+    >>> with serve(accounts=3, users=2, seed=5) as sb:
+    ...     snapshot("account", ["ootb_account_crm_id", "ootb_churn_risk_score"], folder,
+    ...              as_of="2026-10-14", client=sb.client())
+    '2026-10-14'
+    >>> import shutil
+    >>> shutil.rmtree(folder)
     """
     from bspandas._read.reader import read_query
 
@@ -176,8 +223,50 @@ def read_snapshots(
     dtype_backend: Backend = "numpy_nullable",
     storage_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Every snapshot from ``start`` to ``end`` (dates, both included) in long form: a
-    ``snapshot`` column (midnight UTC) then the columns, with the catalog dtypes."""
+    """Every snapshot from ``start`` to ``end`` in long form.
+
+    Parameters
+    ----------
+    path : str
+        The dataset folder :func:`snapshot` writes to (local or an fsspec URL).
+    columns : sequence of str, optional
+        The columns to read; by default all of them.
+    start, end : date, datetime or str, optional
+        The first and last day to read (both included); by default every day.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, default "numpy_nullable"
+        The dtypes of the result.
+    storage_options : mapping, optional
+        Passed to fsspec for remote paths.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A ``snapshot`` column (the day, midnight UTC) then the columns, with the catalog
+        dtypes; ``attrs["backstory"]`` records the object, request, host and the days
+        read.
+
+    Raises
+    ------
+    bspandas.DatasetError
+        If there is no snapshot at ``path``.
+    bspandas.QueryError
+        If a column is not in a snapshot (the message lists what it holds).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bspandas.sandbox import serve
+    >>> folder = tempfile.mkdtemp()
+    >>> with serve(accounts=3, users=2, seed=5) as sb:
+    ...     for day in ("2026-10-14", "2026-10-15"):
+    ...         _ = snapshot("account", ["ootb_account_crm_id", "ootb_churn_risk_score"],
+    ...                      folder, as_of=day, client=sb.client())
+    >>> history = read_snapshots(folder, start="2026-10-15")
+    >>> history.columns.tolist(), len(history)
+    (['snapshot', 'ootb_account_crm_id', 'ootb_churn_risk_score'], 3)
+    >>> import shutil
+    >>> shutil.rmtree(folder)
+    """
     fs, root = _fs(path, storage_options)
     shown = _public(path)
     lo = None if start is None else _day(start)
@@ -237,8 +326,41 @@ def read_snapshots(
 def trend(
     frame: pd.DataFrame, metric: str, object: str | None = None, index: str | None = None
 ) -> pd.DataFrame:
-    """One row per key, one column per snapshot, the values of ``metric``."""
-    from bspandas.frame import reshape
+    """One row per key, one column per snapshot: ``metric`` over the days.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The long form :func:`read_snapshots` returns (a ``snapshot`` column).
+    metric : str
+        The column to follow; a prefix naming exactly one column is enough.
+    object : str, optional
+        The Backstory object of the rows (to find the key column); by default from the
+        attrs or the columns.
+    index : str, optional
+        The key column; by default the object's row id column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by key, one column per snapshot day (columns named ``snapshot``).
+
+    Raises
+    ------
+    bspandas.InvalidColumnsError
+        If the frame has no ``snapshot`` column, ``metric`` names no single column, or
+        there is no key column and no ``index``.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({
+    ...     "snapshot": pd.to_datetime(["2026-10-14", "2026-10-15"] * 2, utc=True),
+    ...     "ootb_account_crm_id": ["001A", "001A", "001B", "001B"],
+    ...     "ootb_churn_risk_score": [10.0, 12.0, 50.0, 40.0]})
+    >>> trend(long, "ootb_churn").to_numpy().tolist()
+    [[10.0, 12.0], [50.0, 40.0]]
+    """
+    from bspandas.frame.columns import infer_object, primary_key_column
 
     if PARTITION not in frame.columns:
         raise InvalidColumnsError(
@@ -254,7 +376,7 @@ def trend(
             )
         metric = candidates[0]
     rest = frame.drop(columns=[PARTITION])
-    key = index or reshape.primary_key_column(rest, reshape.infer_object(rest, object))
+    key = index or primary_key_column(rest, infer_object(rest, object))
     if key is None:
         raise InvalidColumnsError(
             "trend() needs a row id column (a CRM id or uid) to line snapshots up; pass "

@@ -128,3 +128,16 @@ def test_fetched_chunks_share_one_categorical_dtype(sandbox_factory: Any) -> Non
         check_names=False,
         check_index=False,
     )
+
+
+def test_plan_and_fetch_take_object_and_the_old_obj_spelling_warns() -> None:
+    frame = pd.DataFrame({"ootb_account_crm_id": ["001A", "001B", "001C"]})
+    new = plan_fetch(frame, object="account", columns=["industry"], chunksize=2)
+    assert new["key"] == "ootb_account_crm_id"
+    assert [p["filter"]["clause"]["$in"] for p in new["payloads"]] == [["001A", "001B"], ["001C"]]
+    with pytest.warns(FutureWarning, match=r"plan_fetch\(obj=...\).*use object=") as record:
+        old = plan_fetch(frame, obj="account", columns=["industry"], chunksize=2)
+    assert old == new
+    assert record[0].filename == __file__
+    with pytest.raises(TypeError, match="got both obj= and object="):
+        bs.frame.fetch_columns(frame, columns=["industry"], obj="account", object="account")

@@ -13,7 +13,7 @@ from pandas.testing import assert_frame_equal
 import bspandas
 import bspandas.frame.accessor
 from bspandas.frame.accessor import BackstoryAccessor
-from tests.test_reshape import (
+from tests.frame.frames import (
     BACKENDS,
     accounts_frame,
     drop_attrs,
