@@ -9,6 +9,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 COMPAT ?= .venv-pandas22
 # Material for MkDocs prints a banner about MkDocs 2.0 on every build; this site pins mkdocs<2.
+# Never add -q: it silences warnings before --strict counts them, so a broken page would pass.
 DOCS   := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 .PHONY: demo test test-compat soak bench bench-quick catalog docs clean
@@ -21,7 +22,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check bspandas tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -W error --cov --cov-report=term:skip-covered
-	$(DOCS) -q
+	$(DOCS)
 
 # The documentation site into site/ (open site/index.html): the API reference, a getting-started
 # page and both notebooks executed against the embedded sandbox. Warnings are errors.

@@ -149,6 +149,7 @@ def test_readme_links_the_docs_near_the_top_and_make_test_builds_them() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     test_recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "$(DOCS)" in test_recipe
+    assert "$(DOCS) -q" not in test_recipe  # -q hides warnings from --strict: nothing would fail
     assert "DOCS   := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict" in makefile
     assert "--cov" in test_recipe
     assert "fail_under = " in (ROOT / "pyproject.toml").read_text(encoding="utf-8")

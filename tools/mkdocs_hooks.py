@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -241,17 +242,26 @@ def execute(notebook: Path, target: Path) -> bool:
     return True
 
 
+def _refresh(notebook: Path) -> None:
+    """Execute one notebook unless its executed copy is still current."""
+    target = BUILD / "notebooks" / notebook.name
+    stamp = target.with_suffix(".sha256")
+    fingerprint = _fingerprint(notebook)
+    if target.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    log.info("executing %s against the embedded sandbox", notebook.name)
+    stamp.unlink(missing_ok=True)
+    if execute(notebook, target):
+        stamp.write_text(fingerprint)
+
+
 @event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
 def on_files(files: Files, config: Any) -> Files:
-    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
-        target = BUILD / "notebooks" / notebook.name
-        stamp = target.with_suffix(".sha256")
-        fingerprint = _fingerprint(notebook)
-        if not (target.exists() and stamp.exists() and stamp.read_text() == fingerprint):
-            log.info("executing %s against the embedded sandbox", notebook.name)
-            stamp.unlink(missing_ok=True)
-            if execute(notebook, target):
-                stamp.write_text(fingerprint)
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    # one kernel and one sandbox each, side by side: the build waits for the slower only
+    with ThreadPoolExecutor(max_workers=len(notebooks) or 1) as pool:
+        list(pool.map(_refresh, notebooks))
+    for notebook in notebooks:
         files.append(
             File(
                 f"notebooks/{notebook.name}",
@@ -261,3 +271,14 @@ def on_files(files: Files, config: Any) -> Files:
             )
         )
     return files
+
+
+def on_post_build(config: Any) -> None:
+    """Each notebook became a page that shows its results: a table and a chart at least."""
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        page = Path(config["site_dir"], "notebooks", notebook.stem)
+        page = page / "index.html" if config["use_directory_urls"] else page.with_suffix(".html")
+        text = page.read_text(encoding="utf-8") if page.exists() else ""
+        for what, mark in (("a table", "<table"), ("a chart", "data:image/png;base64,")):
+            if mark not in text:
+                log.warning("%s: the rendered page %s shows no %s", notebook.name, page, what)
