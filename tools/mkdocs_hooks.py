@@ -52,16 +52,15 @@ def _lookup(path: str) -> Any:
         import pandas as pd
 
         return pd.DataFrame.backstory  # the registered accessor class
+    # attribute first, as `bs.snapshot` reads: the function, not the module of that name
     parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj: Any = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for name in parts[cut:]:
+    obj: Any = importlib.import_module(parts[0])
+    for depth, name in enumerate(parts[1:], start=2):
+        if hasattr(obj, name) or not inspect.ismodule(obj):
             obj = getattr(obj, name)
-        return obj
-    raise ImportError(f"cannot import {parts[0]!r}")
+        else:
+            obj = importlib.import_module(".".join(parts[:depth]))
+    return obj
 
 
 def defining_path(path: str) -> str:
