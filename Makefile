@@ -8,8 +8,11 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 COMPAT ?= .venv-pandas22
+# Material for MkDocs prints a banner about MkDocs 2.0 on every build; this site pins mkdocs<2.
+# Never add -q: it silences warnings before --strict counts them, so a broken page would pass.
+DOCS   := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-.PHONY: demo test test-compat soak bench bench-quick catalog clean
+.PHONY: demo test test-compat soak bench bench-quick catalog docs clean
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/bspandas demo
@@ -18,7 +21,13 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check bspandas tests tools benchmarks
 	$(BIN)/ruff format --check bspandas tests tools benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -W error
+	$(BIN)/python -m pytest -W error --cov --cov-report=term:skip-covered
+	$(DOCS)
+
+# The documentation site into site/ (open site/index.html): the API reference, a getting-started
+# page and both notebooks executed against the embedded sandbox. Warnings are errors.
+docs: $(VENV)/.installed-dev
+	$(DOCS)
 
 # The oldest pandas bspandas supports (2.2), in a venv of its own (CI runs it after `test`).
 test-compat: $(COMPAT)/.installed
@@ -55,4 +64,4 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-demo
 
 clean:
-	rm -rf $(VENV) $(COMPAT) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT) build dist site .pytest_cache .mypy_cache .ruff_cache .coverage
