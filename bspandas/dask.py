@@ -33,12 +33,9 @@ from bspandas._exceptions import QueryError
 from bspandas._io.dtypes import Backend
 from bspandas.frame import reshape
 from bspandas.frame.accessor import BackstoryAccessor
-from bspandas.frame.dataset import (
-    dataset_files,
-    file_meta,
-    outputs_for,
-    table_to_frame,
-)
+from bspandas.frame.dataset.convert import table_to_frame
+from bspandas.frame.dataset.manifest import dataset_files
+from bspandas.frame.dataset.storage import file_meta, outputs_for
 
 __all__ = ["DaskBackstoryAccessor", "read_dataset"]
 

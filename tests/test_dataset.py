@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import bspandas as bs
-from bspandas.frame.dataset import MANIFEST, WindowDone, _expression, windows_for
+from bspandas.frame.dataset import MANIFEST, WindowDone, windows_for
+from bspandas.frame.dataset.pushdown import _expression
 from bspandas.query.filters import parse_filter
 from bspandas.sandbox import Sandbox
 

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import bspandas as bs
-from bspandas.frame.dataset import MANIFEST, META_KEY
+from bspandas.frame.dataset import MANIFEST
+from bspandas.frame.dataset.storage import META_KEY
 from bspandas.sandbox import Sandbox, serve
 
 COLUMNS = ["ootb_activity_uid", "ootb_activity_timestamp"]
@@ -88,7 +89,7 @@ def test_within_pushdown_uses_the_same_instant_as_the_exact_check() -> None:
 
     import pyarrow as pa
 
-    from bspandas.frame.dataset import _expression
+    from bspandas.frame.dataset.pushdown import _expression
     from bspandas.query.filters import parse_filter
 
     node = parse_filter("ootb_activity_timestamp.within('last_month')", "activity")
