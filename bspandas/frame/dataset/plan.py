@@ -27,7 +27,19 @@ log = logging.getLogger("bspandas")
 
 @dataclass
 class WindowDone:
-    """One finished window, handed to ``on_window`` (for progress or to stop a run)."""
+    """One finished window, handed to ``on_window`` (for progress or to stop a run).
+
+    Attributes
+    ----------
+    window : Window
+        The window (key ``all`` without ``split_by``).
+    rows : int
+        The rows its file holds.
+    path : str
+        Its folder (``<root>/<partition>=<key>``).
+    skipped : bool
+        True when an earlier run had already exported it.
+    """
 
     window: Window
     rows: int
@@ -37,7 +49,37 @@ class WindowDone:
 
 @dataclass
 class DatasetPlan:
-    """What an export will do: its windows, which are already done, the requests to send."""
+    """What an export will do: its windows, which are already done, the requests to send.
+
+    :func:`export_dataset` returns it (with ``dry_run=True`` before sending anything).
+
+    Attributes
+    ----------
+    path : str
+        The dataset's path, without any credential in it.
+    object : str
+        The exported catalog object.
+    windows : list of Window
+        Every planned window, in time order.
+    done : list of str
+        Keys of the windows already exported (after a run: all the finished ones).
+    requests : int
+        Export requests still to send.
+    pacing_seconds : float
+        The least waiting the client's hourly budget adds.
+    budget : int
+        The client's requests per hour.
+    scanned : bool
+        Whether a first request found the range of the split attribute.
+    results : list of WindowDone
+        One per window handled by the run, in order.
+
+    Examples
+    --------
+    >>> plan = DatasetPlan("memory://doc-plan", "activity", [], [], 0, 0.0, 100)
+    >>> plan.to_frame().columns.tolist()
+    ['key', 'start', 'end', 'done']
+    """
 
     path: str
     object: str
@@ -51,6 +93,7 @@ class DatasetPlan:
 
     @property
     def todo(self) -> list[Window]:
+        """The windows not exported yet."""
         return [w for w in self.windows if w.key not in set(self.done)]
 
     def describe(self) -> str:
