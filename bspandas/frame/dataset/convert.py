@@ -1,5 +1,14 @@
 """A stored table (catalog Arrow types) back to the frame ``read_query`` gives.
 
+This is a second Arrow-to-pandas mapping beside ``bspandas._io``'s ``to_frame``, which
+parses the CSV's text columns. On a stored table that one would differ: it leaves a
+``duration[s]`` column as ``timedelta64[s]`` (here ``[ns]``, as ``read_query`` gives), keeps
+Parquet's ``list<element: string>`` field name, needs every output in the table (here any
+subset, in the table's order) and does not normalise ``date32`` or non-ms timestamps that
+other engines write. One mapping would take a table already in the catalog's storage types
+and do only the pandas step; the CSV parser and this module would each bring their columns
+to those types first.
+
 >>> import pyarrow as pa
 >>> from bspandas.query.builder import Query
 >>> outputs = Query("account", ["ootb_account_name"]).outputs()
