@@ -88,33 +88,7 @@ def generate(
     columns: dict[str, tuple[str, pa.Array]] = {}
     for o in outs:
         kind = o.part.type
-        if o.name == "ootb_opportunity_crm_id":
-            ids = rng.permutation(rows * 3)[:rows]
-            values: pa.Array = pa.array(np.char.add("0068c00000", ids.astype(str)))
-        elif kind == "text" and o.name.endswith("currency"):
-            values = pa.array(rng.choice(["USD", "EUR", "GBP", "JPY", "CHF"], rows))
-        elif kind == "text":
-            values = _names(rng, rows, o.name.split("_")[-1])
-        elif kind == "enumeration":
-            picked = rng.choice(stages, rows).astype(object)
-            picked[rng.random(rows) < 0.17] = TENANT_STAGE
-            values = pa.array(picked.astype(str))
-        elif kind == "money":
-            values = pa.array(np.round(rng.lognormal(10, 1.5, rows), 2))
-        elif kind == "score":
-            scores = np.round(rng.uniform(0, 100, rows), 1)
-            scores[rng.random(rows) < invalid_share] = 250.0
-            values = pa.array(scores)
-        elif kind in ("count", "internal_id"):
-            values = pa.array(rng.integers(0, 900 if kind == "count" else 10**9, rows))
-        elif kind == "date":
-            offsets = rng.integers(-700, 700, rows).astype("timedelta64[D]")
-            values = pa.array(day + offsets).cast(pa.date32())
-        elif kind == "timestamp":
-            seconds = rng.integers(-60_000_000, 0, rows).astype("timedelta64[s]")
-            values = pa.array((day + seconds).astype("datetime64[s]"))
-        else:
-            raise ValueError(kind)
+        values = _column(o, rng, rows, stages, day, invalid_share)
         if o.name != "ootb_opportunity_crm_id":  # every nullable column misses ~5%
             values = pa.array(values.to_pandas().where(rng.random(rows) >= 0.05), values.type)
         columns[o.name] = (kind, values)
@@ -130,6 +104,44 @@ def generate(
         cache.mkdir(exist_ok=True)
         path.write_bytes(data)
     return data
+
+
+def _column(
+    o: Any, rng: np.random.Generator, rows: int, stages: list[str], day: Any, invalid_share: float
+) -> pa.Array:
+    """One column's values (before the ~5% missing ones), by its name and catalog type."""
+    kind = o.part.type
+    if o.name == "ootb_opportunity_crm_id":
+        ids = rng.permutation(rows * 3)[:rows]
+        return pa.array(np.char.add("0068c00000", ids.astype(str)))
+    if kind == "text" and o.name.endswith("currency"):
+        return pa.array(rng.choice(["USD", "EUR", "GBP", "JPY", "CHF"], rows))
+    if kind == "text":
+        return _names(rng, rows, o.name.split("_")[-1])
+    if kind == "enumeration":
+        picked = rng.choice(stages, rows).astype(object)
+        picked[rng.random(rows) < 0.17] = TENANT_STAGE
+        return pa.array(picked.astype(str))
+    if kind == "money":
+        return pa.array(np.round(rng.lognormal(10, 1.5, rows), 2))
+    if kind == "score":
+        scores = np.round(rng.uniform(0, 100, rows), 1)
+        scores[rng.random(rows) < invalid_share] = 250.0
+        return pa.array(scores)
+    return _number_or_time(kind, rng, rows, day)
+
+
+def _number_or_time(kind: str, rng: np.random.Generator, rows: int, day: Any) -> pa.Array:
+    """A count, internal id, date or timestamp column."""
+    if kind in ("count", "internal_id"):
+        return pa.array(rng.integers(0, 900 if kind == "count" else 10**9, rows))
+    if kind == "date":
+        offsets = rng.integers(-700, 700, rows).astype("timedelta64[D]")
+        return pa.array(day + offsets).cast(pa.date32())
+    if kind == "timestamp":
+        seconds = rng.integers(-60_000_000, 0, rows).astype("timedelta64[s]")
+        return pa.array((day + seconds).astype("datetime64[s]"))
+    raise ValueError(kind)
 
 
 class _Body:

@@ -91,7 +91,20 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
         "use df.backstory.fetch(...)",
     ),
     "bspandas.dataset": (
-        ("bspandas", "bspandas.frame.dataset"),
+        (
+            "bspandas",
+            "bspandas.frame.dataset",
+            "bspandas.frame.dataset.windows",
+            "bspandas.frame.dataset.filesystem",
+            "bspandas.frame.dataset.manifest",
+            "bspandas.frame.dataset.storage",
+            "bspandas.frame.dataset.convert",
+            "bspandas.frame.dataset.plan",
+            "bspandas.frame.dataset.fetch",
+            "bspandas.frame.dataset.export",
+            "bspandas.frame.dataset.pushdown",
+            "bspandas.frame.dataset.read",
+        ),
         "use bspandas.export_dataset and bspandas.read_dataset",
     ),
     "bspandas.snapshot": (

@@ -33,12 +33,9 @@ from bspandas._exceptions import QueryError
 from bspandas._io.dtypes import Backend
 from bspandas.frame import infer_object
 from bspandas.frame.accessor import BackstoryAccessor
-from bspandas.frame.dataset import (
-    dataset_files,
-    file_meta,
-    outputs_for,
-    table_to_frame,
-)
+from bspandas.frame.dataset.convert import table_to_frame
+from bspandas.frame.dataset.manifest import dataset_files
+from bspandas.frame.dataset.storage import file_meta, outputs_for
 
 __all__ = ["DaskBackstoryAccessor", "read_dataset"]
 
@@ -68,8 +65,46 @@ def read_dataset(
     dtype_backend: Backend = "numpy_nullable",
     storage_options: Mapping[str, Any] | None = None,
 ) -> Any:
-    """A Dask DataFrame of the dataset at ``path``: one partition per window, the
-    ``read_query`` dtypes as meta (whose ``attrs["backstory"]`` holds the provenance)."""
+    """A Dask DataFrame of the dataset at ``path``: one partition per window.
+
+    Each partition is read with exactly the dtypes ``read_query`` gives; they are the
+    Dask DataFrame's meta, whose ``attrs["backstory"]`` holds the provenance.
+
+    Parameters
+    ----------
+    path : str
+        The dataset's folder: a local path or an fsspec URL (``memory://``, ``s3://``...).
+    columns : sequence of str, optional
+        Frame column names to read, in this order (default: all).
+    dtype_backend : {"numpy_nullable", "pyarrow"}, default "numpy_nullable"
+        The dtypes of the partitions, as in ``read_query``.
+    storage_options : mapping, optional
+        Passed to the fsspec filesystem (credentials, endpoint...).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One partition per finished window, in window order.
+
+    Raises
+    ------
+    DatasetError
+        Nothing to read at ``path`` (no manifest and no Parquet file, or no finished window
+        yet), or a file without bspandas metadata.
+    QueryError
+        A column in ``columns`` the dataset does not hold.
+
+    Examples
+    --------
+    >>> import bspandas as bs
+    >>> from bspandas.sandbox import Sandbox
+    >>> with Sandbox(accounts=5, users=2) as sb, sb.client() as client:
+    ...     _ = bs.export_dataset("account", ["ootb_account_name"], "memory://doc-dask/b",
+    ...                           client=client, progress=False)
+    >>> ddf = read_dataset("memory://doc-dask/b")
+    >>> ddf.npartitions, len(ddf.compute())
+    (1, 5)
+    """
     fs, _, shown, _, files = dataset_files(path, storage_options)
     meta = file_meta(fs, files[0][0])
     outputs = outputs_for(meta)
@@ -108,18 +143,80 @@ def _validate_partition(part: pd.DataFrame, obj: str, lazy: bool) -> pd.DataFram
 
 @dd.extensions.register_dataframe_accessor("backstory")
 class DaskBackstoryAccessor:
-    """``ddf.backstory`` on a Dask DataFrame: the catalog object and per-partition checks."""
+    """``ddf.backstory`` on a Dask DataFrame: the catalog object and per-partition checks.
+
+    Registered on every Dask DataFrame by ``import bspandas.dask``.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        The frame the accessor belongs to (Dask passes it).
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import pandas as pd
+    >>> ddf = dd.from_pandas(pd.DataFrame({"ootb_account_name": ["Acme"]}), npartitions=1)
+    >>> ddf.backstory.object
+    'account'
+    """
 
     def __init__(self, ddf: Any) -> None:
         self._ddf = ddf
 
     @property
     def object(self) -> str:
-        """The object the rows are (from attrs, else inferred from the columns)."""
+        """The object the rows are (from attrs, else inferred from the columns).
+
+        Returns
+        -------
+        str
+            The catalog object (``"account"``, ``"activity"``...).
+
+        Raises
+        ------
+        QueryError
+            When neither attrs nor the columns say which object the rows are.
+
+        Examples
+        --------
+        >>> import dask.dataframe as dd
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"ootb_activity_uid": ["a1"]})
+        >>> dd.from_pandas(frame, npartitions=1).backstory.object
+        'activity'
+        """
         return infer_object(self._ddf._meta, None)
 
     def validate(self, *, lazy: bool = True) -> Any:
-        """The catalog schema checked partition by partition (lazily: compute or persist the
-        result; a failing partition raises :class:`bspandas.SchemaValidationError`)."""
+        """The catalog schema checked partition by partition, lazily.
+
+        Compute or persist the result to run the checks.
+
+        Parameters
+        ----------
+        lazy : bool, default True
+            Collect every failure of a partition before raising (pandera's lazy mode)
+            instead of stopping at the first.
+
+        Returns
+        -------
+        dask.dataframe.DataFrame
+            The same rows, checked when computed.
+
+        Raises
+        ------
+        SchemaValidationError
+            When computed, if a partition does not match the catalog schema.
+
+        Examples
+        --------
+        >>> import dask.dataframe as dd
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"ootb_account_name": pd.array(["Acme"], dtype="string")})
+        >>> checked = dd.from_pandas(frame, npartitions=1).backstory.validate()
+        >>> len(checked.compute())
+        1
+        """
         obj = self.object
         return self._ddf.map_partitions(_validate_partition, obj, lazy, meta=self._ddf._meta)

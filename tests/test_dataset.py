@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import bspandas as bs
-from bspandas.frame.dataset import MANIFEST, WindowDone, _expression, windows_for
+from bspandas.frame.dataset import MANIFEST, WindowDone
+from bspandas.frame.dataset.pushdown import _expression
 from bspandas.query import parse_filter
 from bspandas.sandbox import Sandbox
 
@@ -194,38 +195,6 @@ def test_dry_run_lists_windows_and_sends_nothing(sandbox: Sandbox, memory_path: 
     assert "60 min" in plan.describe()
     assert plan.to_frame()["done"].tolist() == [False] * 6
     assert not fsspec.filesystem("memory").exists(memory_path)
-
-
-def test_explicit_ranges_and_calendar_units() -> None:
-    assert [w.key for w in windows_for("quarter", "2025-11-01", "2026-04-02")] == [
-        "2025-Q4", "2026-Q1", "2026-Q2",
-    ]  # fmt: skip
-    assert [w.key for w in windows_for("year", "2025-06-01", "2026-01-01")] == ["2025"]
-    weeks = windows_for("week", "2026-01-01", "2026-01-12")
-    assert [w.key for w in weeks] == ["2026-W01", "2026-W02"]  # ISO weeks start on Monday
-    assert weeks[0].start == pd.Timestamp("2025-12-29", tz="UTC")
-    assert weeks[-1].end == pd.Timestamp("2026-01-12", tz="UTC")
-    plan = bs.export_dataset(
-        "activity", ["ootb_activity_uid"], "memory://unused",
-        split_by=("ootb_activity_timestamp",
-                  [("2026-02-01", "2026-03-01"), ("2026-01-01", "2026-01-15T12:00")]),
-        dry_run=True,
-    )  # fmt: skip
-    assert [w.key for w in plan.windows] == [
-        "2026-01-01_20260115T120000", "2026-02-01_2026-03-01",
-    ]  # fmt: skip
-    with pytest.raises(bs.QueryError, match="overlap"):
-        bs.export_dataset(
-            "activity", ["ootb_activity_uid"], "memory://unused",
-            split_by=("ootb_activity_timestamp",
-                      [("2026-01-01", "2026-02-01"), ("2026-01-15", "2026-03-01")]),
-            dry_run=True,
-        )  # fmt: skip
-    with pytest.raises(bs.QueryError, match="date or timestamp"):
-        bs.export_dataset(
-            "activity", ["ootb_activity_uid"], "memory://unused",
-            split_by=("ootb_activity_type", "month"), dry_run=True,
-        )  # fmt: skip
 
 
 def test_another_query_at_the_same_path_is_refused_unless_overwrite(

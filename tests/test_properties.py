@@ -254,7 +254,7 @@ _NOT = {
 
 
 def render_api(node: Any, negate: bool = False) -> dict[str, Any]:
-    """The API dict, written independently of bspandas.query.filters (De Morgan by hand)."""
+    """The API dict, written independently of bspandas.query (De Morgan by hand)."""
     kind, body = node
     if kind == "leaf":
         column, op, value = body

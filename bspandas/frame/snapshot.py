@@ -25,18 +25,17 @@ from bspandas._exceptions import DatasetError, InvalidColumnsError, QueryError
 from bspandas._http.client import Client
 from bspandas._http.default import default_client
 from bspandas._io.dtypes import Backend, dtype_for
-from bspandas.frame.dataset import (
+from bspandas.frame.dataset.convert import table_to_frame
+from bspandas.frame.dataset.filesystem import _fs, _public
+from bspandas.frame.dataset.storage import (
     DEFAULT_CHUNKSIZE,
     FILE_NAME,
-    _fs,
-    _public,
     dictionary_columns,
     file_meta,
     land,
     outputs_for,
     staging_name,
     storage_types,
-    table_to_frame,
     write_frames,
 )
 from bspandas.query.builder import Query, caller_variables

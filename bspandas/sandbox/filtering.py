@@ -1,6 +1,6 @@
 """The sandbox's own evaluator of the export filter grammar (spec section 2).
 
-Independent of ``bspandas.query.filters`` (the client's side) on purpose: the two are checked
+Independent of ``bspandas.query`` (the client's side) on purpose: the two are checked
 against each other through the wire.
 
 Grammar: a node is a leaf ``{"attribute": {"slug", "variation_id"?}, "clause": {OP: V, ...}}``
