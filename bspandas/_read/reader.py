@@ -169,7 +169,9 @@ def read_query(
     filter : dict, optional
         A filter as the API writes it, or a simple ``{slug: value}`` dict.
     sort : str, tuple or list, optional
-        Columns to sort by on the server: ``"slug"``, ``("slug", "desc")`` or a list.
+        Columns to sort by on the server: ``"slug"``, ``"-slug"`` (descending),
+        ``("slug", "desc")`` or a list of them. A sort column the tenant does not serve
+        raises :class:`bspandas.MissingColumnsError` (the API would ignore the sort).
     variations : dict, optional
         More periods per slug: ``{"ootb_emails_sent": ["last_7_days", "last_30_days"]}``.
     client : Client, optional
