@@ -12,9 +12,9 @@ to those types first.
 >>> import pyarrow as pa
 >>> from bspandas.query.builder import Query
 >>> outputs = Query("account", ["ootb_account_name"]).outputs()
->>> table_to_frame(pa.table({"ootb_account_name": ["Acme"]}), outputs, "numpy_nullable").dtypes
-ootb_account_name    string
-dtype: object
+>>> frame = table_to_frame(pa.table({"ootb_account_name": ["Acme"]}), outputs, "numpy_nullable")
+>>> frame["ootb_account_name"].dtype == "string"
+True
 """
 
 from __future__ import annotations
