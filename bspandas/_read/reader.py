@@ -40,9 +40,10 @@ from bspandas._exceptions import (
     ValidationWarning,
 )
 from bspandas._http.client import Body, Client, default_client
+from bspandas._io.align import HeaderPlan
+from bspandas._io.answer import Answer, iter_answer, read_answer
 from bspandas._io.cache import Cache, as_cache
 from bspandas._io.dtypes import BACKENDS, Backend
-from bspandas._io.parse import Answer, HeaderPlan, iter_answer, read_answer
 from bspandas._utils import find_stacklevel
 from bspandas.catalog import store
 from bspandas.catalog.resolve import Column, Output, parse_name
