@@ -21,11 +21,10 @@ import csv
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from bspandas._exceptions import (
     BackstoryError,
@@ -38,7 +37,11 @@ from bspandas._io.convert import _keep_categories, empty_frame, to_frame
 from bspandas._io.dtypes import Backend, arrow_read_type
 from bspandas._io.feed import _check_complete, _cut, _Feed
 from bspandas._io.header import _split_header
+from bspandas._io.pool import read_pool
 from bspandas.catalog.resolve import Column, Output
+
+if TYPE_CHECKING:
+    import pyarrow.csv as pacsv
 
 __all__ = ["Answer", "iter_answer", "read_answer"]
 
@@ -61,14 +64,17 @@ class Answer:
 
 
 def _options(
-    outputs: Sequence[Output], as_text: frozenset[str]
+    outputs: Sequence[Output], as_text: frozenset[str], *, threads: bool = False
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    import pyarrow.csv as pacsv  # loaded at the first read (import time, issue 15)
+
     names = [o.name for o in outputs]
     types = {
         o.name: pa.string() if o.name in as_text else arrow_read_type(o.part.type) for o in outputs
     }
-    # one parsing thread: Arrow then numbers the rows it refuses (and on 2 cores it is faster)
-    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=False)
+    # Arrow numbers the rows it refuses only when it parses on one thread: a threaded parse
+    # that fails is repeated on one thread over the bytes it held (_parse_whole)
+    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=threads)
     # an empty line is a row whose only cell is missing (one-column answers), not noise
     parse = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
     convert = pacsv.ConvertOptions(
@@ -179,25 +185,63 @@ def _read_answer(
     if on_header is not None:
         on_header(plan)
     outputs = plan.outputs
-    read, parse, convert = _options(outputs, as_text)
-    table: pa.Table | None = None
-    try:
-        table = pacsv.read_csv(
-            feed, read_options=read, parse_options=parse, convert_options=convert
-        )
-    except pa.ArrowInvalid as exc:
-        if "Empty CSV file" not in str(exc):
-            raise _arrow_error(exc, outputs, feed, body) from None
+    # in a list so that to_frame is handed the only reference: it frees each Arrow column
+    # as its pandas column is built (peak memory, issue 15)
+    parsed = [_parse_whole(feed, outputs, as_text, body)]
     terminated = bool(getattr(body, "terminated", True))
     _check_complete(feed, terminated)
     kept: dict[str, str] = {}
-    if table is None or table.num_rows == 0:
+    if parsed[0] is None or parsed[0].num_rows == 0:
         frame = empty_frame(outputs, dtype_backend=dtype_backend)
     else:
         frame = to_frame(
-            table, outputs, dtype_backend=dtype_backend, as_text=as_text, kept_as_text=kept
-        )
+            parsed.pop(), outputs, dtype_backend=dtype_backend, as_text=as_text,
+            kept_as_text=kept,
+        )  # fmt: skip
     return Answer(frame, plan, feed.total, terminated, kept)
+
+
+def _parse_whole(
+    feed: _Feed, outputs: Sequence[Output], as_text: frozenset[str], body: Iterable[bytes]
+) -> pa.Table | None:
+    """The rows as one Arrow table, parsed on every core (None: no row at all).
+
+    The feed holds the bytes it hands over while Arrow parses; they are let go as soon as
+    the parse succeeds. When it fails, the held bytes (and the rest of the stream) are
+    parsed again on one thread, so the error is exactly the one-threaded parse's, with the
+    malformed row numbered.
+    """
+    import pyarrow.csv as pacsv
+
+    read, parse, convert = _options(outputs, as_text, threads=True)
+    feed.hold()
+    try:
+        return pacsv.read_csv(
+            feed,
+            read_options=read,
+            parse_options=parse,
+            convert_options=convert,
+            memory_pool=read_pool(),
+        )
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return None
+        feed.drain()  # the whole answer, held
+        held = feed.release()
+        read.use_threads = False
+        try:
+            pacsv.read_csv(
+                pa.py_buffer(b"".join(held)),
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
+                memory_pool=read_pool(),
+            )
+        except pa.ArrowInvalid as numbered:
+            exc = numbered
+        raise _arrow_error(exc, outputs, feed, body) from None
+    finally:
+        feed.release()
 
 
 def iter_answer(
@@ -298,9 +342,15 @@ def _batches(
     parse: pacsv.ParseOptions,
     convert: pacsv.ConvertOptions,
 ) -> Iterator[pa.RecordBatch]:
+    import pyarrow.csv as pacsv
+
     try:
         reader = pacsv.open_csv(
-            feed, read_options=read, parse_options=parse, convert_options=convert
+            feed,
+            read_options=read,
+            parse_options=parse,
+            convert_options=convert,
+            memory_pool=read_pool(),
         )
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):

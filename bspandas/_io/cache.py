@@ -35,7 +35,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bspandas._exceptions import CacheWarning, ConfigurationError, robust_repr
 from bspandas._utils import find_stacklevel
@@ -288,6 +287,8 @@ class Cache:
 
     @staticmethod
     def _read(path: Path, arrow_dtypes: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
+        import pyarrow.parquet as pq  # loaded when first used (import time, issue 15)
+
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         with os.fdopen(os.open(path, flags), "rb") as handle:
             table = pq.read_table(handle)
@@ -352,6 +353,8 @@ class Cache:
             )
 
     def _write(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
+        import pyarrow.parquet as pq
+
         path = self.path(key)
         if not self._check_directory():
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from bspandas._exceptions import ConversionError
 from bspandas._io.dtypes import TEXT_DTYPE, Backend, arrow_read_type, dtype_for
+from bspandas._io.pool import read_pool
 from bspandas.catalog.resolve import Output
 
 __all__ = ["empty_frame", "to_frame", "unify_categories"]
@@ -150,58 +151,81 @@ def to_frame(
         and dtype_backend == "numpy_nullable"
         and o.name not in as_text
     }
-    step = _Converter(table, dtype_backend, as_text, frozenset(enumerations), kept_as_text)
+    # the converter takes the columns and the table goes: each Arrow column is let go as
+    # soon as its converted form exists, when the caller handed over its table
+    step = _Converter(
+        {name: table.column(name) for name in table.column_names},
+        dtype_backend,
+        as_text,
+        frozenset(enumerations),
+        kept_as_text,
+    )
+    rows = table.num_rows
+    del table
     slow = [o for o in outputs if o.part.type in _SLOW and o.name not in as_text]
-    if len(slow) > 1 and table.num_rows > 100_000:
+    if len(slow) > 1 and rows > 100_000:
         # Arrow compute releases the GIL: parse the costly columns side by side
         with ThreadPoolExecutor(max_workers=min(len(slow), os.cpu_count() or 1)) as pool:
             done = dict(zip([o.name for o in slow], pool.map(step, slow), strict=True))
     else:
         done = {o.name: step(o) for o in slow}
-    arrays = [done[o.name] if o.name in done else step(o) for o in outputs]
-    table = pa.table(arrays, names=[o.name for o in outputs])
+    converted = pa.table(
+        [done.pop(o.name) if o.name in done else step(o) for o in outputs],
+        names=[o.name for o in outputs],
+    )
+    # self_destruct frees each column once converted: nothing else may hold it now
     if dtype_backend == "pyarrow":
-        arrow_frame: pd.DataFrame = table.to_pandas(
-            types_mapper=pd.ArrowDtype, split_blocks=True, self_destruct=True
+        arrow_frame: pd.DataFrame = converted.to_pandas(
+            types_mapper=pd.ArrowDtype,
+            split_blocks=True,
+            self_destruct=True,
+            memory_pool=read_pool(),
         )
         return arrow_frame
-    frame: pd.DataFrame = table.to_pandas(
-        types_mapper=_numpy_mapper, split_blocks=True, self_destruct=True
+    frame: pd.DataFrame = converted.to_pandas(
+        types_mapper=_numpy_mapper,
+        split_blocks=True,
+        self_destruct=True,
+        memory_pool=read_pool(),
     )
+    del converted
     for name, output in enumerations.items():
         frame[name] = _categorical(frame[name], output)
     return frame
 
 
 class _Converter:
-    """Converts one column of a parsed table to its catalog type (see :func:`to_frame`)."""
+    """Converts one column of a parsed table to its catalog type (see :func:`to_frame`).
+
+    It owns the parsed columns and gives each up as it converts it.
+    """
 
     def __init__(
         self,
-        table: pa.Table,
+        columns: dict[str, pa.ChunkedArray],
         dtype_backend: Backend,
         as_text: frozenset[str],
         enumerations: frozenset[str],
         kept_as_text: dict[str, str] | None,
     ) -> None:
-        self.table = table
+        self.columns = columns
         self.dtype_backend = dtype_backend
         self.as_text = as_text
         self.enumerations = enumerations
         self.kept_as_text = kept_as_text
 
     def __call__(self, output: Output) -> pa.ChunkedArray:
+        column = self.columns.pop(output.name)
         try:
-            return self._convert(output)
+            return self._convert(output, column)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if self.kept_as_text is None or output.part.type == "enumeration":
                 raise ConversionError(output.name, detail) from None
             self.kept_as_text[output.name] = detail
-            return self.table.column(output.name)
+            return column
 
-    def _convert(self, output: Output) -> pa.ChunkedArray:
-        column = self.table.column(output.name)
+    def _convert(self, output: Output, column: pa.ChunkedArray) -> pa.ChunkedArray:
         kind = output.part.type
         if output.name in self.as_text or not pa.types.is_string(column.type):
             return column

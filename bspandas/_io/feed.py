@@ -16,7 +16,10 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import pyarrow as pa
+
 from bspandas._exceptions import ResponseError, TruncatedResponseError
+from bspandas._io.pool import read_pool
 
 __all__: list[str] = []
 
@@ -32,10 +35,30 @@ class _Feed(io.RawIOBase):
         self.total = 0
         self.last = b""
         self._eof = False
+        self._held: list[bytes] | None = None
         if prefix:
             self._seen(prefix)
 
+    def hold(self) -> None:
+        """Keep every chunk handed on from now (and the unread rest of the first one),
+        until :meth:`release`: a failed threaded parse is repeated on them.
+
+        The chunks are copied into Arrow's memory pool (a fraction of a millisecond per
+        MiB): once let go, that memory serves the parse and the conversion that follow,
+        where chunks kept as Python bytes would leave the process's heap grown (peak RSS).
+        """
+        self._held = []
+        if self._current:
+            self._held.append(_pooled(self._current))
+
+    def release(self) -> list[pa.Buffer]:
+        """Stop holding; return the chunks held (bytes after the header, in order)."""
+        held, self._held = self._held or [], None
+        return held
+
     def _seen(self, chunk: bytes) -> None:
+        if self._held is not None:
+            self._held.append(_pooled(chunk))
         self.quotes += chunk.count(b'"')
         self.total += len(chunk)
         self.last = chunk[-1:]
@@ -95,6 +118,13 @@ class _Feed(io.RawIOBase):
         self._current = memoryview(b"")
         while self._next():
             self._current = memoryview(b"")
+
+
+def _pooled(data: bytes | memoryview) -> pa.Buffer:
+    """A copy of ``data`` in Arrow's memory pool."""
+    buffer = pa.allocate_buffer(len(data), memory_pool=read_pool())
+    memoryview(buffer).cast("B")[:] = data
+    return buffer
 
 
 def _check_complete(feed: _Feed, terminated: bool) -> None:

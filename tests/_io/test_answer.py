@@ -9,9 +9,11 @@ import pytest
 
 from bspandas._exceptions import (
     ConversionError,
+    ResponseError,
     TruncatedResponseError,
 )
 from bspandas._io.answer import iter_answer, read_answer
+from bspandas._io.feed import _Feed
 from bspandas.catalog import resolve
 
 
@@ -139,3 +141,24 @@ def test_one_column_rows_with_a_missing_value_are_kept() -> None:
     assert frame["industry"].tolist() == ["Retail", pd.NA, "Media", pd.NA]
     chunks = list(iter_answer(Stream([b"Industry\n\n\nMedia\n"]), columns, 2))
     assert [len(c) for c in chunks] == [2, 1]
+
+
+def test_a_malformed_row_blocks_deep_is_numbered_exactly() -> None:
+    # the rows span several of Arrow's 1 MiB blocks, parsed on every core; only the
+    # one-threaded rescan of the held bytes can number the row (quoted newlines included)
+    good = b'"Big\nDeal",12,Jane,100.5,USD\n'
+    body = HEADER + good * 120_000 + b"Short,row\n" + good * 1_000
+    with pytest.raises(ResponseError, match="Row 120001 after the header has 2 field") as info:
+        read_answer(Stream(chop(body, 65_536)), OPP)
+    assert not isinstance(info.value, TruncatedResponseError)
+
+
+def test_the_feed_lets_the_held_bytes_go_after_the_read() -> None:
+    feed = _Feed([b"abc", b"de"], prefix=b"xy")
+    feed.hold()
+    assert feed.read() == b"xyabcde"
+    assert b"".join(bytes(b) for b in feed.release()) == b"xyabcde"
+    assert feed.release() == []
+    feed = _Feed([b"abc"])
+    feed.read(1)
+    assert feed.release() == []  # nothing is held unless asked
