@@ -37,13 +37,11 @@ import pandas as pd
 import pyarrow as pa
 
 from bspandas._exceptions import CacheWarning, ConfigurationError, robust_repr
+from bspandas._io.entry import read_entry, write_entry
 from bspandas._utils import find_stacklevel
 
 __all__ = ["Cache", "as_cache", "default_cache_dir"]
 
-_META_KEY = b"bspandas"
-_FORMAT_KEY = b"bspandas-format"
-_FORMAT = b"1"
 _PREFIX = "bspandas-"
 _SUFFIX = ".parquet"
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -51,12 +49,6 @@ _OURS = re.compile(r"bspandas-[A-Za-z0-9_-]{1,64}\.parquet|bspandas-[A-Za-z0-9_]
 #: Seconds an entry's time may lie ahead of the clock (file systems round times); beyond
 #: that an entry comes from the future and is treated as expired.
 CLOCK_SLACK = 5.0
-_STRINGS_KEY = b"bspandas.string_storage"
-
-
-def _lists(kind: pa.DataType) -> Any:
-    """Arrow list columns come back as ``ArrowDtype`` (pandas cannot parse their dtype name)."""
-    return pd.ArrowDtype(kind) if pa.types.is_list(kind) else None
 
 
 def default_cache_dir() -> Path:
@@ -279,36 +271,11 @@ class Cache:
             path.unlink(missing_ok=True)
             return None
         try:
-            return self._read(path, arrow_dtypes)
+            return read_entry(path, arrow_dtypes)
         except (OSError, ValueError, TypeError, KeyError, pa.ArrowException) as exc:
             detail = str(exc).splitlines()[0][:200] if str(exc) else ""
             self.drop(key, f"it cannot be read back ({type(exc).__name__}: {detail})")
             return None
-
-    @staticmethod
-    def _read(path: Path, arrow_dtypes: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
-        import pyarrow.parquet as pq  # loaded when first used (import time, issue 15)
-
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        with os.fdopen(os.open(path, flags), "rb") as handle:
-            table = pq.read_table(handle)
-        metadata = table.schema.metadata or {}
-        if metadata.get(_FORMAT_KEY) != _FORMAT or _META_KEY not in metadata:
-            raise ValueError("the file was not written by this version of bspandas")
-        meta = json.loads(metadata[_META_KEY])
-        if not isinstance(meta, dict):
-            raise ValueError("its metadata is not a JSON object")
-        for index, kind in enumerate(table.schema.types):
-            if pa.types.is_list(kind):  # Parquet renames the list item field "element"
-                plain = table.column(index).cast(pa.list_(kind.value_type))
-                table = table.set_column(index, table.schema.names[index], plain)
-        frame = table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists)
-        if not arrow_dtypes:  # the string storage pandas would not restore by itself
-            storages = json.loads((table.schema.metadata or {}).get(_STRINGS_KEY, b"{}"))
-            for name, storage in storages.items():
-                if name in frame.columns:
-                    frame[name] = frame[name].astype(pd.StringDtype(storage))
-        return frame, meta
 
     def store(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         """Write ``frame`` atomically with JSON-safe ``meta``.
@@ -353,27 +320,14 @@ class Cache:
             )
 
     def _write(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
-        import pyarrow.parquet as pq
-
         path = self.path(key)
         if not self._check_directory():
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        metadata = dict(table.schema.metadata or {})
-        metadata[_META_KEY] = json.dumps(dict(meta), default=str).encode()
-        metadata[_FORMAT_KEY] = _FORMAT
-        storages = {
-            str(name): dtype.storage
-            for name, dtype in frame.dtypes.items()
-            if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
-        }
-        metadata[_STRINGS_KEY] = json.dumps(storages).encode()
-        table = table.replace_schema_metadata(metadata)
         handle, temp = tempfile.mkstemp(dir=self.directory, prefix=_PREFIX, suffix=".tmp")
         os.close(handle)
         try:
             os.chmod(temp, 0o600)
-            pq.write_table(table, temp)
+            write_entry(frame, meta, temp)
             os.replace(temp, path)
         finally:
             if os.path.exists(temp):
