@@ -42,7 +42,10 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
         "configure a client with bspandas.Client(...) or bspandas.connect()",
     ),
     "bspandas.pacer": (("bspandas._http.pacer",), "pacing is internal to bspandas.Client"),
-    "bspandas.parse": (("bspandas._io.parse",), "parsing is internal to bspandas.read_query"),
+    "bspandas.parse": (
+        ("bspandas._io.answer", "bspandas._io.align", "bspandas._io.convert"),
+        "parsing is internal to bspandas.read_query",
+    ),
     "bspandas.dtypes": (
         ("bspandas._io.dtypes",),
         "bspandas.catalog.describe(slug) shows a metric's dtype",

@@ -8,7 +8,7 @@ import pytest
 
 import bspandas as bs
 from bspandas._exceptions import MissingColumnsError, ResponseError
-from bspandas._io.parse import read_answer
+from bspandas._io.answer import read_answer
 from bspandas.catalog import resolve
 from bspandas.sandbox import serve
 from tests.test_hostile_answers import Stream, chop

@@ -33,8 +33,10 @@ from bspandas._exceptions import (
     ResponseError,
     TruncatedResponseError,
 )
+from bspandas._io.align import _Aligner, match_header
+from bspandas._io.answer import iter_answer, read_answer
 from bspandas._io.dtypes import TEXT_DTYPE
-from bspandas._io.parse import MAX_HEADER, _Aligner, iter_answer, match_header, read_answer
+from bspandas._io.header import MAX_HEADER
 from bspandas.catalog import resolve
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import bspandas as bs
 from bspandas._http.retry import RetryPolicy
-from bspandas._io.parse import read_answer
+from bspandas._io.answer import read_answer
 from bspandas.catalog import resolve
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, max_time=30)

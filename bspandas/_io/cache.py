@@ -35,17 +35,14 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bspandas._exceptions import CacheWarning, ConfigurationError
+from bspandas._io.entry import read_entry, write_entry
 from bspandas._messages import robust_repr
 from bspandas._utils import find_stacklevel
 
 __all__ = ["Cache", "as_cache", "default_cache_dir"]
 
-_META_KEY = b"bspandas"
-_FORMAT_KEY = b"bspandas-format"
-_FORMAT = b"1"
 _PREFIX = "bspandas-"
 _SUFFIX = ".parquet"
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -53,12 +50,6 @@ _OURS = re.compile(r"bspandas-[A-Za-z0-9_-]{1,64}\.parquet|bspandas-[A-Za-z0-9_]
 #: Seconds an entry's time may lie ahead of the clock (file systems round times); beyond
 #: that an entry comes from the future and is treated as expired.
 CLOCK_SLACK = 5.0
-_STRINGS_KEY = b"bspandas.string_storage"
-
-
-def _lists(kind: pa.DataType) -> Any:
-    """Arrow list columns come back as ``ArrowDtype`` (pandas cannot parse their dtype name)."""
-    return pd.ArrowDtype(kind) if pa.types.is_list(kind) else None
 
 
 def default_cache_dir() -> Path:
@@ -70,8 +61,29 @@ def default_cache_dir() -> Path:
 class Cache:
     """Answers stored as Parquet files in ``directory`` for ``ttl`` seconds.
 
-    ``clock`` (seconds since the epoch, like :func:`time.time`) decides ages; tests pass
-    their own.
+    Pass one to ``read_query(cache=...)`` (or ``cache=True`` for the default folder).
+
+    Parameters
+    ----------
+    directory : str, Path or None, default None
+        The folder of the entries (``~`` expanded); ``None`` is :func:`default_cache_dir`,
+        ``$XDG_CACHE_HOME/bspandas``. It is created (owner-only) at the first store; a
+        folder every user may write to is refused.
+    ttl : float, default 3600.0
+        Seconds an entry stays valid; an older one is deleted when looked up.
+    clock : callable, default time.time
+        Seconds since the epoch; decides ages (tests pass their own).
+
+    See Also
+    --------
+    bspandas.read_query : reads through the cache with ``cache=``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = Cache(tempfile.mkdtemp(), ttl=600)
+    >>> cache.ttl, cache.clear()
+    (600, 0)
     """
 
     def __init__(
@@ -93,7 +105,31 @@ class Cache:
 
     @staticmethod
     def key(*, host: str, tenant: str, payload: Mapping[str, Any], extra: str) -> str:
-        """A stable key; the tenant (client id) enters only through a one-way hash."""
+        """A stable key for an answer; the tenant enters only through a one-way hash.
+
+        Parameters
+        ----------
+        host : str
+            The API's base URL.
+        tenant : str
+            The tenant's client id (hashed, never stored in clear).
+        payload : mapping
+            The exact request payload (JSON-serialisable; other values by ``str``).
+        extra : str
+            Anything else that decides the answer (catalog definitions, dtype backend).
+
+        Returns
+        -------
+        str
+            32 hexadecimal characters, the same for the same arguments.
+
+        Examples
+        --------
+        >>> key = Cache.key(host="h", tenant="id", payload={"object": "account"}, extra="")
+        >>> len(key), key == Cache.key(host="h", tenant="id", payload={"object": "account"},
+        ...                            extra="")
+        (32, True)
+        """
         tenant_hash = hashlib.sha256(f"bspandas-tenant:{tenant}".encode()).hexdigest()
         text = json.dumps(
             {"host": host, "tenant": tenant_hash, "payload": payload, "extra": extra},
@@ -103,7 +139,28 @@ class Cache:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def path(self, key: str) -> Path:
-        """The file of an entry (``bspandas-<key>.parquet`` in the folder)."""
+        """The file of an entry (``bspandas-<key>.parquet`` in the folder).
+
+        Parameters
+        ----------
+        key : str
+            1 to 64 letters, digits, ``-`` or ``_`` (as :meth:`key` makes).
+
+        Returns
+        -------
+        Path
+            The entry's file, which may not exist.
+
+        Raises
+        ------
+        ValueError
+            When ``key`` is not such a string (it could name a path outside the folder).
+
+        Examples
+        --------
+        >>> Cache("/tmp/answers").path("abc").name
+        'bspandas-abc.parquet'
+        """
         if not isinstance(key, str) or not _KEY.fullmatch(key):
             raise ValueError(
                 f"A cache key is 1 to 64 letters, digits, '-' or '_', got {key!r}; "
@@ -132,7 +189,29 @@ class Cache:
         return True
 
     def drop(self, key: str, reason: str) -> None:
-        """Delete an entry that cannot be used, with a :class:`CacheWarning`."""
+        """Delete an entry that cannot be used, with a :class:`CacheWarning`.
+
+        Parameters
+        ----------
+        key : str
+            The entry.
+        reason : str
+            Why it is dropped (the warning says it).
+
+        Raises
+        ------
+        ValueError
+            When ``key`` is not a valid key (see :meth:`path`).
+
+        Examples
+        --------
+        >>> import tempfile, warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     Cache(tempfile.mkdtemp()).drop("abc", "a test")
+        >>> "a test" in str(caught[0].message)
+        True
+        """
         path = self.path(key)
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
@@ -148,9 +227,35 @@ class Cache:
     ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
         """The stored frame and its metadata, or ``None`` when absent, expired or unusable.
 
-        ``arrow_dtypes=True`` gives every column an ``ArrowDtype`` (frames read with
-        ``dtype_backend="pyarrow"``: their string columns would otherwise come back as
-        ``StringDtype``, which shares the name ``string[pyarrow]``).
+        An entry that cannot be read back (corrupt, foreign, a symlink) is deleted with a
+        :class:`CacheWarning`; an expired one is deleted silently.
+
+        Parameters
+        ----------
+        key : str
+            The entry (see :meth:`key`).
+        arrow_dtypes : bool, default False
+            Give every column an ``ArrowDtype`` (frames read with
+            ``dtype_backend="pyarrow"``: their string columns would otherwise come back as
+            ``StringDtype``, which shares the name ``string[pyarrow]``).
+
+        Returns
+        -------
+        tuple of (DataFrame, dict) or None
+            The frame with its dtypes, and the metadata stored with it.
+
+        Raises
+        ------
+        ValueError
+            When ``key`` is not a valid key (see :meth:`path`).
+        ConfigurationError
+            When the folder is not a folder, or every user may write to it.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> Cache(tempfile.mkdtemp()).load("absent") is None
+        True
         """
         path = self.path(key)
         if not self._check_directory():
@@ -167,40 +272,41 @@ class Cache:
             path.unlink(missing_ok=True)
             return None
         try:
-            return self._read(path, arrow_dtypes)
+            return read_entry(path, arrow_dtypes)
         except (OSError, ValueError, TypeError, KeyError, pa.ArrowException) as exc:
             detail = str(exc).splitlines()[0][:200] if str(exc) else ""
             self.drop(key, f"it cannot be read back ({type(exc).__name__}: {detail})")
             return None
-
-    @staticmethod
-    def _read(path: Path, arrow_dtypes: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        with os.fdopen(os.open(path, flags), "rb") as handle:
-            table = pq.read_table(handle)
-        metadata = table.schema.metadata or {}
-        if metadata.get(_FORMAT_KEY) != _FORMAT or _META_KEY not in metadata:
-            raise ValueError("the file was not written by this version of bspandas")
-        meta = json.loads(metadata[_META_KEY])
-        if not isinstance(meta, dict):
-            raise ValueError("its metadata is not a JSON object")
-        for index, kind in enumerate(table.schema.types):
-            if pa.types.is_list(kind):  # Parquet renames the list item field "element"
-                plain = table.column(index).cast(pa.list_(kind.value_type))
-                table = table.set_column(index, table.schema.names[index], plain)
-        frame = table.to_pandas(types_mapper=pd.ArrowDtype if arrow_dtypes else _lists)
-        if not arrow_dtypes:  # the string storage pandas would not restore by itself
-            storages = json.loads((table.schema.metadata or {}).get(_STRINGS_KEY, b"{}"))
-            for name, storage in storages.items():
-                if name in frame.columns:
-                    frame[name] = frame[name].astype(pd.StringDtype(storage))
-        return frame, meta
 
     def store(self, key: str, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         """Write ``frame`` atomically with JSON-safe ``meta``.
 
         A failure to write (a full disk, an entry that is a folder) never loses the answer
         the caller holds: it becomes a :class:`CacheWarning` and nothing is cached.
+
+        Parameters
+        ----------
+        key : str
+            The entry (see :meth:`key`).
+        frame : DataFrame
+            The answer; its dtypes survive the round trip.
+        meta : mapping
+            Metadata stored with it (values JSON-serialisable, others by ``str``).
+
+        Raises
+        ------
+        ValueError
+            When ``key`` is not a valid key (see :meth:`path`).
+        ConfigurationError
+            When the folder is not a folder, or every user may write to it.
+
+        Examples
+        --------
+        >>> import tempfile, pandas as pd
+        >>> cache = Cache(tempfile.mkdtemp())
+        >>> cache.store("k", pd.DataFrame({"a": [1]}), {"rows": 1})
+        >>> cache.load("k")[1]
+        {'rows': 1}
         """
         try:
             self._write(key, frame, meta)
@@ -218,29 +324,37 @@ class Cache:
         path = self.path(key)
         if not self._check_directory():
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        metadata = dict(table.schema.metadata or {})
-        metadata[_META_KEY] = json.dumps(dict(meta), default=str).encode()
-        metadata[_FORMAT_KEY] = _FORMAT
-        storages = {
-            str(name): dtype.storage
-            for name, dtype in frame.dtypes.items()
-            if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
-        }
-        metadata[_STRINGS_KEY] = json.dumps(storages).encode()
-        table = table.replace_schema_metadata(metadata)
         handle, temp = tempfile.mkstemp(dir=self.directory, prefix=_PREFIX, suffix=".tmp")
         os.close(handle)
         try:
             os.chmod(temp, 0o600)
-            pq.write_table(table, temp)
+            write_entry(frame, meta, temp)
             os.replace(temp, path)
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
 
     def clear(self) -> int:
-        """Delete every answer bspandas stored here (other files stay); return how many."""
+        """Delete every answer bspandas stored here (other files stay).
+
+        Returns
+        -------
+        int
+            How many answers were deleted.
+
+        Raises
+        ------
+        ConfigurationError
+            When the folder is not a folder, or every user may write to it.
+
+        Examples
+        --------
+        >>> import tempfile, pandas as pd
+        >>> cache = Cache(tempfile.mkdtemp())
+        >>> cache.store("k", pd.DataFrame({"a": [1]}), {})
+        >>> cache.clear()
+        1
+        """
         if not self._check_directory():
             return 0
         removed = 0

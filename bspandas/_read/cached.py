@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from bspandas._io.align import HeaderPlan
 from bspandas._io.cache import Cache
-from bspandas._io.parse import HeaderPlan
 from bspandas._read.steps import Reader, now_iso
 from bspandas.catalog import store
 from bspandas.query.builder import Query

@@ -18,7 +18,8 @@ from bspandas._exceptions import (
     UnverifiedAnswerWarning,
     ValidationWarning,
 )
-from bspandas._io.parse import HeaderPlan, iter_answer
+from bspandas._io.align import HeaderPlan
+from bspandas._io.answer import iter_answer
 from bspandas._read.steps import Reader, now_iso, server_date
 from bspandas._utils import find_stacklevel
 

@@ -124,7 +124,7 @@ class _Prober:
         self.found: dict[str, tuple[bool | None, str | None]] = {}
 
     def header(self, columns: Sequence[Column]) -> list[str]:
-        from bspandas._io.parse import _split_header
+        from bspandas._io.header import _split_header
 
         slug, value = NO_MATCH.get(self.object, (None, None))
         payload: dict[str, Any] = {
@@ -169,7 +169,7 @@ class _Prober:
             "columns": [column.api()],
             "filter": {"attribute": attribute, "clause": clause},
         }
-        from bspandas._io.parse import _split_header
+        from bspandas._io.header import _split_header
 
         self.requests += 1
         with self.client.stream(payload) as body:
@@ -189,7 +189,7 @@ class _Prober:
                 self.found[c.name] = (False, None)
             return
         try:
-            from bspandas._io.parse import match_header
+            from bspandas._io.align import match_header
 
             plan = match_header(labels, columns)
         except (MissingColumnsError, HeaderMismatchError):

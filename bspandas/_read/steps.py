@@ -29,9 +29,10 @@ from bspandas._exceptions import (
 )
 from bspandas._http.body import Body
 from bspandas._http.client import Client
+from bspandas._io.align import HeaderPlan
+from bspandas._io.answer import Answer, read_answer
 from bspandas._io.dtypes import Backend
 from bspandas._io.evaluate import evaluate
-from bspandas._io.parse import Answer, HeaderPlan, read_answer
 from bspandas._read import progress as bars
 from bspandas._read.checks import check_dtype_columns, describe_missing
 from bspandas._typing import OnIgnored, OnMissing, Validate

@@ -20,7 +20,7 @@ import pandas as pd
 from bspandas._exceptions import InvalidColumnsError, MissingRowsWarning, QueryError
 from bspandas._http.client import Client
 from bspandas._http.default import default_client
-from bspandas._io.parse import empty_frame, unify_categories
+from bspandas._io.convert import empty_frame, unify_categories
 from bspandas._utils import find_stacklevel, renamed
 from bspandas.catalog.resolve import Column, parse_name, resolve
 from bspandas.frame.columns import primary_key_column
