@@ -18,6 +18,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check bspandas tests tools benchmarks
 	$(BIN)/ruff format --check bspandas tests tools benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -W error
 
 # The oldest pandas bspandas supports (2.2), in a venv of its own (CI runs it after `test`).
