@@ -21,6 +21,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check bspandas tests tools benchmarks
 	$(BIN)/ruff format --check bspandas tests tools benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -W error --cov --cov-report=term:skip-covered
 	$(DOCS)
 

@@ -206,15 +206,15 @@ def test_two_periods_on_one_date_send_one_leaf(sandbox: Sandbox, client: Client)
 
 
 def test_two_equalities_send_one_leaf(sandbox: Sandbox, client: Client) -> None:
-    filter = {
+    api_filter = {
         "$and": [
             {"attribute": {"slug": "industry"}, "clause": {"$eq": "Retail"}},
             {"attribute": {"slug": "industry"}, "clause": {"$eq": "Media"}},
         ]
     }
-    query = Query("account", ["ootb_account_crm_id"], filter=filter)
+    query = Query("account", ["ootb_account_crm_id"], filter=api_filter)
     _no_two_leaves(query.payload())
-    frame = bs.read_query("account", ["ootb_account_crm_id"], filter=filter, client=client)
+    frame = bs.read_query("account", ["ootb_account_crm_id"], filter=api_filter, client=client)
     assert sandbox.count(endpoint="export", status=500) == 0
     assert len(frame) == 0  # no account is in two industries (pandas agrees: an empty mask)
 

@@ -316,6 +316,22 @@ def _from_mapping(spec: Mapping[str, Any], obj: str) -> Column:
     return Column(metric, _check_period(metric, variation, variation))
 
 
+def _specs(
+    columns: Any, obj: str, variations: Mapping[str, Sequence[str] | str] | None
+) -> list[Any]:
+    """The column specs of ``columns`` (one spec or a list) followed by ``variations``'."""
+    if columns is None:
+        specs: list[Any] = []
+    elif isinstance(columns, str | Mapping) or _is_single_pair(columns, obj):
+        specs = [columns]
+    elif _is_seq(columns):
+        specs = list(columns)
+    else:
+        raise InvalidColumnsError(f"columns must be a list of column specs, got {columns!r}.")
+    specs.extend((slug, when) for slug, when in (variations or {}).items())
+    return specs
+
+
 def resolve(
     columns: Any,
     obj: str,
@@ -335,16 +351,7 @@ def resolve(
     if on_unknown not in ("raise", "text"):
         raise InvalidColumnsError(f"on_unknown must be 'raise' or 'text', got {on_unknown!r}.")
     obj = store.check_object(obj)
-    if columns is None:
-        specs: list[Any] = []
-    elif isinstance(columns, str | Mapping) or _is_single_pair(columns, obj):
-        specs = [columns]
-    elif _is_seq(columns):
-        specs = list(columns)
-    else:
-        raise InvalidColumnsError(f"columns must be a list of column specs, got {columns!r}.")
-    for slug, when in (variations or {}).items():
-        specs.append((slug, when))
+    specs = _specs(columns, obj, variations)
     resolved: list[Column] = []
     seen: set[str] = set()
     for spec in specs:

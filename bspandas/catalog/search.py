@@ -77,12 +77,8 @@ def _words(text: str) -> set[str]:
     return found | {w[:-1] for w in found if w.endswith("s") and len(w) > 3}
 
 
-def _score(query: str, words: set[str], metric: Metric) -> float:
-    slug = metric.slug.lower()
-    label = (metric.label or "").lower()
-    desc = metric.description.lower()
-    if not words:
-        return 0.0
+def _phrase_score(query: str, slug: str, label: str, desc: str) -> float:
+    """Points for the whole query found in the slug, the label or the description."""
     score = 0.0
     if query == slug:
         score += 100
@@ -94,6 +90,16 @@ def _score(query: str, words: set[str], metric: Metric) -> float:
         score += 25
     if query in desc:
         score += 15
+    return score
+
+
+def _score(query: str, words: set[str], metric: Metric) -> float:
+    slug = metric.slug.lower()
+    label = (metric.label or "").lower()
+    desc = metric.description.lower()
+    if not words:
+        return 0.0
+    score = _phrase_score(query, slug, label, desc)
     slug_words, label_words, desc_words = _words(slug), _words(label), _words(desc)
     for word in words:
         if word in slug_words:

@@ -295,7 +295,7 @@ def register(
         bounds = (0, 100)
     parts: tuple[Part, ...] = (Part(suffix="", type=type, values=tuple(values)),)
     if lookup_type:
-        type = "reference"
+        type = "reference"  # noqa: A001 (the type= argument, narrowed)
         keys = ("user.internal_id", "user.name") if slug.endswith("__c_user") else (None, None)
         parts = (
             Part(suffix="_id", type="internal_id", tag="id", key=keys[0]),
