@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from bspandas import catalog
+from tests.paths import SPEC_DIR
 
 pytest_plugins = ["bspandas.sandbox.testing"]
 
@@ -19,9 +20,6 @@ pytest_plugins = ["bspandas.sandbox.testing"]
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-ROOT = Path(__file__).resolve().parents[1]
-SPEC_DIR = ROOT.parent / "shared" / "spec"
 
 
 @pytest.fixture

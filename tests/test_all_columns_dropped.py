@@ -11,7 +11,7 @@ from bspandas._exceptions import MissingColumnsError, ResponseError
 from bspandas._io.answer import read_answer
 from bspandas.catalog import resolve
 from bspandas.sandbox import serve
-from tests.test_hostile_answers import Stream, chop
+from tests.streams import Stream, chop
 
 UNKNOWN = ["custom_account_nope__c", "custom_account_nope_two__c"]
 

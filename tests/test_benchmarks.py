@@ -9,7 +9,7 @@ import pandas as pd
 
 import bspandas  # noqa: F401  (registers df.backstory)
 from benchmarks import reshape
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def test_hand_written_baselines_compute_the_same_frames() -> None:

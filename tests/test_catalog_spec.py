@@ -15,7 +15,7 @@ import pytest
 from bspandas import catalog
 from bspandas._exceptions import InvalidColumnsError
 from bspandas.catalog import store
-from tests.conftest import ROOT, SPEC_DIR
+from tests.paths import ROOT, SPEC_DIR
 
 pytestmark = pytest.mark.spec
 

@@ -12,7 +12,7 @@ import pytest
 import bspandas as bs
 from bspandas._io.dtypes import BACKENDS, TABLE, arrow_read_type, dtype_for, dtype_table_markdown
 from bspandas.sandbox import serve
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def test_readme_type_table_matches_the_code() -> None:

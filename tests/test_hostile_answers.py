@@ -17,7 +17,6 @@ Classes and how many inputs each tries (hypothesis counts are per run):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -38,28 +37,7 @@ from bspandas._io.answer import iter_answer, read_answer
 from bspandas._io.dtypes import TEXT_DTYPE
 from bspandas._io.header import MAX_HEADER
 from bspandas.catalog import resolve
-
-
-class Stream:
-    """Chunks plus how the stream ended; ``fail`` raises after the chunks (a transport that
-    proved the body short)."""
-
-    def __init__(
-        self, chunks: list[bytes], terminated: bool = True, fail: Exception | None = None
-    ) -> None:
-        self.chunks = chunks
-        self.terminated = terminated
-        self.fail = fail
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.chunks
-        if self.fail is not None:
-            raise self.fail
-
-
-def chop(data: bytes, size: int) -> list[bytes]:
-    return [data[i : i + size] for i in range(0, len(data), size)]
-
+from tests.streams import Stream, chop
 
 ACCOUNT = resolve(["ootb_account_name", "industry", "annual_revenue"], "account")
 HEADER = b"Account Name,Industry,Annual Revenue\n"

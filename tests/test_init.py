@@ -6,7 +6,7 @@ import re
 from importlib.metadata import version
 
 import bspandas
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def _readme_api_names() -> set[str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
+
 MAX_LINES = 400
 CHECKED = ("bspandas", "tools", "benchmarks")
 
@@ -63,3 +64,27 @@ def test_no_module_imports_the_package_root(path: Path) -> None:
         f"{path.relative_to(ROOT)} imports the package root (lines {_imports_root(tree)}): "
         "import from the module that defines the name instead"
     )
+
+
+def _test_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    found += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    return [m for m in found if m.startswith("tests")]
+
+
+def test_tests_share_helpers_through_support_modules_only() -> None:
+    # conftest holds fixtures, test modules hold tests: helpers two tests share live in a
+    # support module (tests/paths.py, tests/streams.py, tests/wire.py, tests/frame/frames.py)
+    wrong = {
+        str(p.relative_to(ROOT)): bad
+        for p in sorted((ROOT / "tests").rglob("*.py"))
+        if (
+            bad := [
+                m
+                for m in _test_imports(p)
+                if m.split(".")[-1] == "conftest" or m.split(".")[-1].startswith("test_")
+            ]
+        )
+    }
+    assert not wrong, f"import these from a support module instead: {wrong}"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bspandas._http.default import default_client, set_default_client
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def python_blocks() -> list[str]:

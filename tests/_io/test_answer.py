@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pandas as pd
 import pytest
 
@@ -15,22 +13,7 @@ from bspandas._exceptions import (
 from bspandas._io.answer import iter_answer, read_answer
 from bspandas._io.feed import _Feed
 from bspandas.catalog import resolve
-
-
-class Stream:
-    """An iterable of chunks that says whether it ended with its terminating chunk."""
-
-    def __init__(self, chunks: list[bytes], terminated: bool = True) -> None:
-        self.chunks = chunks
-        self.terminated = terminated
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.chunks
-
-
-def chop(data: bytes, size: int = 7) -> list[bytes]:
-    return [data[i : i + size] for i in range(0, len(data), size)]
-
+from tests.streams import Stream, chop
 
 OPP = resolve(
     ["ootb_opportunity_name", "ootb_opportunity_owner", "ootb_opportunity_amount"], "opportunity"
