@@ -88,3 +88,17 @@ def test_tests_share_helpers_through_support_modules_only() -> None:
         )
     }
     assert not wrong, f"import these from a support module instead: {wrong}"
+
+
+def test_architecture_lists_every_module_with_its_job() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    listed: set[str] = set()
+    group = ""
+    for line in text.splitlines():
+        if line.startswith("**`bspandas/"):
+            group = line.strip("*`")
+        elif line.startswith("- `") and group:
+            listed.add(group + line[3:].split("`")[0])
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "bspandas").rglob("*.py")}
+    assert not modules - listed, f"add these to ARCHITECTURE.md: {sorted(modules - listed)}"
+    assert not listed - modules, f"gone, drop from ARCHITECTURE.md: {sorted(listed - modules)}"
