@@ -252,7 +252,12 @@ class Client(TokenHolder):
         self, payload: Mapping[str, Any], deadline: Deadline
     ) -> tuple[requests.Response, int] | Failure:
         """One export attempt up to its headers (paced; the token fetched if needed)."""
-        from bspandas._http.transport import REQUEST_ERRORS, RETRIED, transport_error
+        from bspandas._http.transport import (
+            REQUEST_ERRORS,
+            RETRIED,
+            refused_locally,
+            transport_error,
+        )
 
         left = deadline.remaining() if deadline.started else None
         why = f"the read's deadline ({left:.0f} s left)" if left is not None else ""
@@ -276,8 +281,10 @@ class Client(TokenHolder):
                 headers={"Authorization": authorization, "Accept-Encoding": ACCEPT_ENCODING},
             )
         except REQUEST_ERRORS as exc:
-            error = transport_error(exc, "exporting")
-            return Failure(error, type(exc).__name__, retry=isinstance(exc, RETRIED))
+            url = self.base_url + EXPORT_PATH
+            error = transport_error(exc, "exporting", url)
+            retried = isinstance(exc, RETRIED) and not refused_locally(exc, url)
+            return Failure(error, type(exc).__name__, retry=retried)
         if deadline.expired():  # headers cut short by the deadline's timer
             response.close()
             return Failure(deadline.error(), "deadline")

@@ -183,7 +183,8 @@ def final_error(
     if isinstance(last, APIError):
         return type(last)(f"Giving up after {tried}: {last}", status=last.status)
     return TransportError(
-        f"Could not complete the export: {tried}. Last problem: {last}. Check the network "
+        f"Could not complete the export: {tried}. Last problem: {str(last).rstrip('.')}. "
+        "Check the network "
         "and the base URL."
     )
 

@@ -16,6 +16,7 @@ imports it when it builds its session, so ``import bspandas`` loads neither.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,7 +29,7 @@ from bspandas._http.body import TimedOutError, break_kind
 from bspandas._http.deadline import Deadline, current, shutdown
 from bspandas._messages import redact
 
-__all__ = ["REQUEST_ERRORS", "RETRIED", "new_session", "transport_error"]
+__all__ = ["REQUEST_ERRORS", "RETRIED", "new_session", "refused_locally", "transport_error"]
 
 #: Failures of sending a request that another attempt may not meet.
 RETRIED = (
@@ -86,8 +87,54 @@ class _Adapter(HTTPAdapter):
         }
 
 
-def transport_error(exc: BaseException, doing: str) -> TransportError:
+def _refused(exc: BaseException) -> bool:
+    """Whether the failure is a refused connection (nothing listening at the address)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        # requests wraps urllib3's MaxRetryError, whose .reason is the NewConnectionError
+        reason = getattr(cause, "reason", None)
+        following = cause.args[0] if cause.args else None
+        cause = next(
+            (
+                c
+                for c in (reason, following, cause.__cause__, cause.__context__)
+                if isinstance(c, BaseException)
+            ),
+            None,
+        )
+    return "Connection refused" in str(exc)
+
+
+def refused_locally(exc: BaseException, url: str) -> bool:
+    """A refused connection to this machine: nothing to wait for, so not retried.
+
+    >>> refused_locally(ConnectionRefusedError(111, "Connection refused"), "http://127.0.0.1:9")
+    True
+    >>> refused_locally(ConnectionRefusedError(111, "Connection refused"), "https://example.com")
+    False
+    """
+    host = urlsplit(url).hostname or ""
+    return _refused(exc) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+def transport_error(exc: BaseException, doing: str, url: str | None = None) -> TransportError:
     """A requests/urllib3/socket failure as a bspandas error, with nothing attached."""
+    if url is not None and _refused(exc):
+        parts = urlsplit(url)
+        where = f"{parts.scheme}://{parts.netloc}"
+        hint = (
+            "a local sandbox must still be running (start one with bs.sandbox.serve() or "
+            "`bspandas sandbox`) and base_url must be its address"
+            if refused_locally(exc, url)
+            else "check the base URL and the network"
+        )
+        return TransportError(
+            f"Nothing is listening at {where}: the connection was refused while {doing}; {hint}."
+        )
     detail = redact(f"{type(exc).__name__}: {exc}")[:400]
     if break_kind(exc) == "timeout" or isinstance(exc, requests.Timeout):
         return TimedOutError(f"No answer in time while {doing} ({detail}).")
