@@ -176,3 +176,15 @@ def test_mixed_currencies_are_caught_as_a_frame_error() -> None:
     with pytest.raises(bspandas.FrameError) as info:
         raise errors.MixedCurrencyError("EUR and USD", ["EUR", "USD"])
     assert info.value.currencies == ["EUR", "USD"]  # type: ignore[attr-defined]
+
+
+def test_every_error_and_warning_bspandas_defines_is_public() -> None:
+    # an error a user cannot name cannot be caught without reaching into private modules
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value)
+        and issubclass(value, bspandas.BackstoryError | bspandas.BackstoryWarning)
+        and value.__module__ == errors.__name__
+    }
+    assert defined - set(bspandas.__all__) == set()
