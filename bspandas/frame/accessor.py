@@ -116,8 +116,8 @@ class BackstoryAccessor(_FrameMethods):
 
         Raises
         ------
-        bspandas.QueryError
-            If nothing tells (say it with :meth:`as_object`).
+        bspandas.InvalidColumnsError
+            If nothing tells (say it with :meth:`as_object`); a :class:`~bspandas.FrameError`.
 
         Examples
         --------
@@ -168,8 +168,8 @@ class BackstoryAccessor(_FrameMethods):
 
         Raises
         ------
-        bspandas.QueryError
-            If the object cannot be told.
+        bspandas.InvalidColumnsError
+            If the object cannot be told (a :class:`~bspandas.FrameError`).
 
         Examples
         --------
@@ -189,8 +189,8 @@ class BackstoryAccessor(_FrameMethods):
 
         Raises
         ------
-        bspandas.QueryError
-            If the object cannot be told.
+        bspandas.InvalidColumnsError
+            If the object cannot be told (a :class:`~bspandas.FrameError`).
 
         Examples
         --------
@@ -225,8 +225,8 @@ class BackstoryAccessor(_FrameMethods):
 
         Raises
         ------
-        bspandas.QueryError
-            If the object cannot be told.
+        bspandas.InvalidColumnsError
+            If the object cannot be told (a :class:`~bspandas.FrameError`).
 
         Examples
         --------
@@ -300,8 +300,8 @@ class BackstoryAccessor(_FrameMethods):
 
         Raises
         ------
-        bspandas.QueryError
-            If the object cannot be told.
+        bspandas.InvalidColumnsError
+            If the object cannot be told (a :class:`~bspandas.FrameError`).
 
         Examples
         --------

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import pandas as pd
 
-from bspandas._exceptions import QueryError
+from bspandas._exceptions import InvalidColumnsError
 from bspandas._io.dtypes import Backend, dtype_for
 from bspandas._utils import renamed
 from bspandas.catalog import store
@@ -234,9 +234,10 @@ def infer_object(frame: pd.DataFrame, object: str | None = None) -> str:
 
     Raises
     ------
-    bspandas.QueryError
+    bspandas.InvalidColumnsError
         If the columns do not tell (no catalog column, or several objects know as many
-        columns); the message names the candidates.
+        columns); the message names the candidates. A :class:`~bspandas.FrameError` (and,
+        until 0.3, a :class:`~bspandas.QueryError`).
     bspandas.UnknownObjectError
         If ``object`` is not a Backstory object.
 
@@ -254,7 +255,7 @@ def infer_object(frame: pd.DataFrame, object: str | None = None) -> str:
     ranked = _objects_by_matches(columns)
     how = 'Say which with df.backstory.as_object("account") (or pass object=...).'
     if not ranked:
-        raise QueryError(
+        raise InvalidColumnsError(
             "Cannot tell which Backstory object this frame holds: none of its columns "
             f"({_preview(columns)}) is a catalog column name and attrs['backstory'] is "
             f"missing. {how}"
@@ -262,7 +263,7 @@ def infer_object(frame: pd.DataFrame, object: str | None = None) -> str:
     best = [obj for obj, count in ranked if count == ranked[0][1]]
     if len(best) > 1:
         listed = ", ".join(f"{obj} ({count} columns)" for obj, count in ranked)
-        raise QueryError(f"The columns fit several objects equally well: {listed}. {how}")
+        raise InvalidColumnsError(f"The columns fit several objects equally well: {listed}. {how}")
     return best[0]
 
 

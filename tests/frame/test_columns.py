@@ -108,3 +108,16 @@ def test_introspection_takes_object_and_the_old_obj_spelling_warns() -> None:
     assert all("use object=" in str(w.message) and w.filename == __file__ for w in record)
     with pytest.raises(TypeError, match="got both obj= and object="):
         reshape.primary_key_column(frame, obj="account", object="account")
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [["x"], ["ootb_account_name", "ootb_opportunity_name"]],
+    ids=["no catalog column", "two objects tie"],
+)
+def test_a_frame_of_no_known_object_is_a_frame_error(columns: list[str]) -> None:
+    frame = pd.DataFrame({c: ["a"] for c in columns})
+    with pytest.raises(bspandas.FrameError, match=r'as_object\("account"\)'):
+        frame.backstory.validate()
+    with pytest.raises(bspandas.QueryError):  # still caught as before, until 0.3
+        frame.backstory.describe()
