@@ -249,6 +249,7 @@ class Query:
     def _sort(self, sort: Any) -> list[tuple[Column, Direction]]:
         if sort is None:
             return []
+        _check_direction(sort)
         items = [sort] if isinstance(sort, str) or _is_pair(sort) else sort
         if not isinstance(items, Sequence):
             raise QueryError(
@@ -357,6 +358,27 @@ class Query:
             f"<p><b>bspandas.Query</b> on <code>{html.escape(self.object)}</code>: "
             f"{len(self.columns)} columns</p>{notes}<pre>{html.escape(self.to_json())}</pre>"
         )
+
+
+_DIRECTION_WORDS = {"asc", "desc", "ascending", "descending", "up", "down"}
+
+
+def _check_direction(sort: Any) -> None:
+    """Refuse ``(slug, "DESC")``, ``(slug, "descending")``...: directions are "asc"/"desc"."""
+    pairs = [sort] if isinstance(sort, tuple) else sort if isinstance(sort, list) else []
+    for pair in pairs:
+        if (
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and isinstance(pair[1], str)
+            and pair[1] not in ("asc", "desc")
+            and pair[1].strip().lower() in _DIRECTION_WORDS
+        ):
+            wanted = "desc" if pair[1].strip().lower() in ("desc", "descending", "down") else "asc"
+            raise QueryError(
+                f"Sort direction {pair[1]!r} of {pair[0]!r}: a direction is 'asc' or 'desc' "
+                f"(did you mean ({pair[0]!r}, {wanted!r})?)."
+            )
 
 
 def _is_pair(value: Any) -> bool:

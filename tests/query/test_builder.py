@@ -192,3 +192,29 @@ def test_deep_cyclic_or_huge_specs_get_the_library_errors() -> None:
             bs.Query("account", **options)
     with pytest.raises(TypeError, match="variables= takes a dict"):
         bs.Query("account", ["industry"], where="industry == @x", variables=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("sort", "suggested"),
+    [
+        (("ootb_account_crm_id", "descending"), "('ootb_account_crm_id', 'desc')"),
+        (("ootb_account_crm_id", "DESC"), "('ootb_account_crm_id', 'desc')"),
+        ([("industry", "Asc"), "-ootb_account_name"], "('industry', 'asc')"),
+    ],
+)
+def test_a_misspelt_sort_direction_is_named_not_read_as_a_slug(
+    sort: object, suggested: str
+) -> None:
+    with pytest.raises(QueryError, match="a direction is 'asc' or 'desc'") as info:
+        bs.Query("account", ["ootb_account_name"], sort=sort)
+    assert not isinstance(info.value, bs.UnknownMetricError)
+    assert suggested in str(info.value)
+
+
+def test_a_period_pair_in_sort_is_still_a_column() -> None:
+    query = bs.Query(
+        "account",
+        ["ootb_account_name"],
+        sort=[("ootb_account_count_of_emails_sent", "last_30_days")],
+    )
+    assert query.payload()["sort"][0]["direction"] == "asc"
