@@ -13,7 +13,7 @@ everything the library raises on purpose and
     │   ├── UnknownMetricError (LookupError)   slug unknown; carries close suggestions
     │   ├── InvalidVariationError          period not allowed for that metric; lists allowed
     │   ├── InvalidFilterError             filter/where= malformed or value of the wrong type
-    │   └── InvalidColumnsError *          column spec of the wrong shape, empty, duplicated
+    │   └── InvalidColumnsError *          column spec of the wrong shape, empty, colliding
     │       └── MixedCurrencyError *       money in several currencies was to be added up
     ├── FrameError                         a problem with a DataFrame you passed, not a request
     │   ├── InvalidColumnsError *          a frame's columns are not what the function needs
@@ -356,8 +356,8 @@ class UnregisteredMetricWarning(BackstoryWarning):
 
 
 class VariationAdjustedWarning(BackstoryWarning):
-    """A period was translated to the form the metric documents (``this_quarter`` becomes
-    ``current_quarter``)."""
+    """A period was translated to the form the API takes (on the field vocabulary, the
+    reference's ``current_quarter`` is sent as ``this_quarter``)."""
 
 
 class HeaderMismatchWarning(BackstoryWarning):

@@ -157,7 +157,7 @@ def read_query(
 
     Parameters
     ----------
-    object : {"account", "opportunity", "user", "activity"} or Query
+    object : {"account", "opportunity", "user", "activity", "person"} or Query
         The object whose rows are read, or a prepared :class:`bspandas.Query` (then
         ``columns``, ``where``, ``filter``, ``sort`` and ``variations`` must be left out).
     columns : list, optional
@@ -176,7 +176,10 @@ def read_query(
         More periods per slug: ``{"ootb_emails_sent": ["last_7_days", "last_30_days"]}``.
     client : Client, optional
         The client to send with; by default ``bspandas.options.client``, else the default
-        client (the last :func:`bspandas.connect`, else the embedded sandbox).
+        client: the last :func:`bspandas.connect`, else one built from the ``BACKSTORY_*``
+        environment variables or the config file; with none of them,
+        :class:`bspandas.MissingCredentialsError` says how to connect (for the embedded
+        sandbox, ``bs.connect(sb.client_id, sb.client_secret, sb.base_url)``).
     dtype_backend : {"numpy_nullable", "pyarrow"}, optional
         The dtypes of the frame (default from :data:`bspandas.options`).
     dtypes : dict, optional

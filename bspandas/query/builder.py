@@ -122,7 +122,8 @@ def _resolve_columns(
     variations: Mapping[str, Sequence[str] | str] | None,
     on_unknown: Literal["raise", "text"],
 ) -> list[Column]:
-    """The requested columns, resolved; none, or one asked for twice, is an error."""
+    """The requested columns, resolved, a repeated spec kept once; none, or a column that
+    would appear twice in the frame (alone and inside an expanded column), is an error."""
     resolved = resolve(columns, obj, variations=variations, on_unknown=on_unknown)
     if not resolved:
         raise InvalidColumnsError(
@@ -195,7 +196,9 @@ class Query:
     bspandas.UnknownObjectError
         ``object`` is not an object of the Query API.
     bspandas.InvalidColumnsError
-        No column, a column asked for twice, or a spec nested deeper than any valid one.
+        No column, a column that would appear twice in the frame (alone and inside an
+        expanded column), or a spec nested deeper than any valid one. A spec repeated as is
+        is kept once.
     bspandas.UnknownMetricError
         A column or filter attribute the catalog does not know (with ``on_unknown="raise"``).
     bspandas.InvalidFilterError
