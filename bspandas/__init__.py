@@ -154,13 +154,13 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """``bspandas.sandbox`` (an HTTP server) and ``bspandas.schemas`` (the pandera models of
-    :mod:`bspandas.validation.models`) are imported on first use, so ``import bspandas``
+    :mod:`bspandas.schemas`) are imported on first use, so ``import bspandas``
     stays fast; ``bspandas.reshape`` and the other 0.1 module paths warn and forward (see
     ``bspandas._deprecated``)."""
     if name == "sandbox":
         return import_module("bspandas.sandbox")
     if name == "schemas":
-        return import_module("bspandas.validation.models")
+        return import_module("bspandas.schemas")
     if f"bspandas.{name}" in _deprecated.MOVED:
         return import_module(f"bspandas.{name}")
     raise AttributeError(f"module 'bspandas' has no attribute {name!r}")

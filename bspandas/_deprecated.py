@@ -76,11 +76,6 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "use bspandas.schema_for or bspandas.validation",
     ),
-    "bspandas.schemas": (
-        ("bspandas.validation.models",),
-        "the pandera models are in bspandas.validation.models (bspandas.schemas as an "
-        "attribute keeps working)",
-    ),
     "bspandas.reshape": (
         ("bspandas.frame",),
         "its functions are in bspandas.frame (for example bspandas.frame.person_labels)",

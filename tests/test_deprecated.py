@@ -93,15 +93,6 @@ PUBLIC_01: dict[str, tuple[str, ...]] = {
         "summarize_failures",
         "validate_frame",
     ),
-    "schemas": (
-        "AccountModel",
-        "ActivityModel",
-        "CatalogModel",
-        "OpportunityModel",
-        "UserModel",
-        "core_columns",
-        "field_columns",
-    ),
     "reshape": (
         "ACCOUNT_KEYS",
         "AggregateSpec",
@@ -208,11 +199,18 @@ def test_the_attribute_bs_reshape_still_works_with_a_warning() -> None:
     assert reshape.pivot_variations is bs.pivot_variations
 
 
-def test_bs_schemas_is_the_validation_models_module_without_a_warning() -> None:
+def test_bs_schemas_is_public_as_an_attribute_and_a_module_without_a_warning() -> None:
+    # bspandas.schemas is in bs.__all__: a public namespace, not a moved 0.1 path
     _forget("bspandas.schemas")
+    models = importlib.import_module("bspandas.validation.models")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert bs.schemas is importlib.import_module("bspandas.validation.models")
+        assert bs.schemas.AccountModel is models.AccountModel
+        _forget("bspandas.schemas")
+        import bspandas.schemas as schemas
+        from bspandas.schemas import OpportunityModel
+    assert OpportunityModel is models.OpportunityModel
+    assert set(schemas.__all__) == set(models.__all__)
 
 
 def test_importing_bspandas_imports_no_old_path() -> None:

@@ -123,12 +123,7 @@ class TokenHolder:
             "client_id": self._credentials.client_id,
             "client_secret": Redacted(self._credentials.client_secret),
         }
-        from bspandas._http.transport import (
-            REQUEST_ERRORS,
-            RETRIED,
-            refused_locally,
-            transport_error,
-        )
+        from bspandas._http.transport import REQUEST_ERRORS, classify
 
         connect, read = self.timeout
         try:
@@ -141,8 +136,7 @@ class TokenHolder:
                 headers={"Accept": "application/json", "Accept-Encoding": "identity"},
             )
         except REQUEST_ERRORS as exc:
-            error = transport_error(exc, "fetching a token", url)
-            retried = isinstance(exc, RETRIED) and not refused_locally(exc, url)
+            error, retried = classify(exc, "fetching a token", url)
             return error if retried else UnsendableError(str(error))
         with response:
             answer = self._token_answer(response, deadline)

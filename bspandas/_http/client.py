@@ -252,12 +252,7 @@ class Client(TokenHolder):
         self, payload: Mapping[str, Any], deadline: Deadline
     ) -> tuple[requests.Response, int] | Failure:
         """One export attempt up to its headers (paced; the token fetched if needed)."""
-        from bspandas._http.transport import (
-            REQUEST_ERRORS,
-            RETRIED,
-            refused_locally,
-            transport_error,
-        )
+        from bspandas._http.transport import REQUEST_ERRORS, classify
 
         left = deadline.remaining() if deadline.started else None
         why = f"the read's deadline ({left:.0f} s left)" if left is not None else ""
@@ -281,9 +276,7 @@ class Client(TokenHolder):
                 headers={"Authorization": authorization, "Accept-Encoding": ACCEPT_ENCODING},
             )
         except REQUEST_ERRORS as exc:
-            url = self.base_url + EXPORT_PATH
-            error = transport_error(exc, "exporting", url)
-            retried = isinstance(exc, RETRIED) and not refused_locally(exc, url)
+            error, retried = classify(exc, "exporting", self.base_url + EXPORT_PATH)
             return Failure(error, type(exc).__name__, retry=retried)
         if deadline.expired():  # headers cut short by the deadline's timer
             response.close()

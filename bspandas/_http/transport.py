@@ -29,7 +29,14 @@ from bspandas._http.body import TimedOutError, break_kind
 from bspandas._http.deadline import Deadline, current, shutdown
 from bspandas._messages import redact
 
-__all__ = ["REQUEST_ERRORS", "RETRIED", "new_session", "refused_locally", "transport_error"]
+__all__ = [
+    "REQUEST_ERRORS",
+    "RETRIED",
+    "classify",
+    "new_session",
+    "refused_locally",
+    "transport_error",
+]
 
 #: Failures of sending a request that another attempt may not meet.
 RETRIED = (
@@ -119,6 +126,12 @@ def refused_locally(exc: BaseException, url: str) -> bool:
     """
     host = urlsplit(url).hostname or ""
     return _refused(exc) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+def classify(exc: BaseException, doing: str, url: str) -> tuple[TransportError, bool]:
+    """The error a failed request means, and whether another attempt may meet it."""
+    retried = isinstance(exc, RETRIED) and not refused_locally(exc, url)
+    return transport_error(exc, doing, url), retried
 
 
 def transport_error(exc: BaseException, doing: str, url: str | None = None) -> TransportError:
