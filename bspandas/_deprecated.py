@@ -107,7 +107,8 @@ MOVED: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "bspandas.snapshot": (
         ("bspandas", "bspandas.frame.snapshot"),
-        "use bspandas.snapshot and bspandas.read_snapshots",
+        "call the functions bs.snapshot(...) and bs.read_snapshots(...) after "
+        "`import bspandas as bs` (no module import needed)",
     ),
 }
 
@@ -177,6 +178,8 @@ class _Loader(importlib.abc.Loader):
         module.__getattr__ = __getattr__  # type: ignore[method-assign]
         module.__dir__ = __dir__  # type: ignore[method-assign]
         module.__doc__ = f"Deprecated: {hint}."
+        if isinstance(module, _CallableModule):  # help() shows the function it calls
+            module.__doc__ += f"\n\n{module.__wrapped__.__doc__ or ''}"
 
 
 class _Finder(importlib.abc.MetaPathFinder):

@@ -231,3 +231,5 @@ def test_the_old_snapshot_module_path_does_not_hide_the_snapshot_function() -> N
     assert callable(bs.snapshot)
     assert bs.snapshot.__wrapped__ is function  # type: ignore[attr-defined]
     assert bs.snapshot.read_snapshots is bs.read_snapshots  # type: ignore[attr-defined]
+    assert (function.__doc__ or "") in (bs.snapshot.__doc__ or "")  # help() still documents it
+    assert "bs.snapshot(...)" in (bs.snapshot.__doc__ or "")
